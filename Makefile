@@ -1,0 +1,48 @@
+# Jing'an Toolbox — the two commands a newcomer needs:
+#   make run    set up everything and serve http://127.0.0.1:5000 (PORT overrides)
+#   make test   set up everything and run the whole suite (PostgreSQL + Redis when reachable)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+STAMP  := $(VENV)/.installed
+export FLASK_APP := wsgi
+
+.PHONY: run test lint install services migrate seed worker scheduler bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask toolbox seed
+
+run: seed
+	$(BIN)/python -m app.run_dev --port $(PORT)
+
+services:
+	@bash scripts/ensure_services.sh
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install services lint
+	$(BIN)/python -m pytest
+
+worker: install
+	$(BIN)/flask toolbox worker
+
+scheduler: install
+	$(BIN)/flask toolbox scheduler
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

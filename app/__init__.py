@@ -1,0 +1,77 @@
+"""Jing'an Toolbox platform core. create_app() is the only place extensions and blueprints are wired."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import config as settings
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    app.config.from_mapping(settings.from_environment())
+    if config:
+        app.config.from_mapping(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    app.json.ensure_ascii = False  # Chinese stays readable in JSON
+
+    proxies = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+    from app import auth, errors, models  # noqa: F401 - models register their tables
+    from app.extensions import db, migrate
+    from app.services import redis_conn
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    redis_conn.init_app(app)
+    errors.register_error_handlers(app)
+    auth.init_app(app)
+
+    from miniprogram_api import bp as api_v1
+    from miniprogram_api.docs import docs_bp
+
+    app.register_blueprint(api_v1)
+    app.register_blueprint(docs_bp)
+
+    from toolbox import registry
+
+    registry.init_app(app)
+
+    from app.cli import toolbox_cli
+
+    app.cli.add_command(toolbox_cli)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    return app
+
+
+def healthz():
+    """Database and Redis reachability, for load balancers and operators."""
+    from app.extensions import db
+    from app.services.redis_conn import get_redis
+
+    checks: dict[str, str] = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - report, don't raise
+        checks["database"] = f"error: {type(exc).__name__}"
+    conn = get_redis()
+    if conn is None:
+        checks["redis"] = "not configured"
+    else:
+        try:
+            conn.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["redis"] = f"error: {type(exc).__name__}"
+    healthy = all(v in ("ok", "not configured") for v in checks.values())
+    return jsonify({"status": "ok" if healthy else "degraded", **checks}), 200 if healthy else 503

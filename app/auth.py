@@ -1,0 +1,118 @@
+"""Bearer-token authentication for /api, checked before every request.
+
+Every view under /api requires a valid token unless it is marked @public. Tokens expire
+after TOKEN_TTL_SECONDS and after TOKEN_IDLE_SECONDS without use, and can be revoked.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask, current_app, g, request
+from sqlalchemy import select
+
+from app.errors import ApiError
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.users import ApiToken, User
+
+# Refresh last_seen_at at most this often, so reads do not all become writes.
+_LAST_SEEN_RESOLUTION = timedelta(seconds=30)
+
+
+def public(view):
+    """Mark a view as reachable without a token."""
+    view.is_public = True
+    return view
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def issue_token(user: User, client: str | None = None) -> tuple[str, ApiToken]:
+    """Create a bearer token for user (added to the session; the caller commits)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = ApiToken(token_hash=_hash(token), user_id=user.id, created_at=now, last_seen_at=now,
+                   expires_at=now + timedelta(seconds=current_app.config["TOKEN_TTL_SECONDS"]),
+                   client=client)
+    db.session.add(row)
+    return token, row
+
+
+def _unauthenticated(code: str, zh: str, en: str) -> ApiError:
+    return ApiError(401, code, zh, en)
+
+
+def resolve_token(raw: str) -> tuple[User, ApiToken]:
+    row = db.session.execute(select(ApiToken).where(ApiToken.token_hash == _hash(raw))).scalar_one_or_none()
+    if row is None:
+        raise _unauthenticated("invalid_token", "登录凭证无效，请重新登录", "The token is invalid")
+    now = utcnow()
+    if row.revoked_at is not None:
+        raise _unauthenticated("token_revoked", "您已退出登录，请重新登录", "The token was revoked")
+    if _aware(row.expires_at) <= now:
+        raise _unauthenticated("token_expired", "登录已过期，请重新登录", "The token has expired")
+    idle = timedelta(seconds=current_app.config["TOKEN_IDLE_SECONDS"])
+    if _aware(row.last_seen_at) + idle <= now:
+        raise _unauthenticated("token_idle", "长时间未操作，请重新登录", "The session timed out after inactivity")
+    if not row.user.active:
+        raise ApiError(403, "user_disabled", "账号已停用", "This account is disabled")
+    if now - _aware(row.last_seen_at) >= _LAST_SEEN_RESOLUTION:
+        row.last_seen_at = now
+        db.session.commit()
+    return row.user, row
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def authenticate_api_request():
+    """before_request: every /api view needs a valid token unless marked @public."""
+    if not request.path.startswith("/api/") or request.endpoint is None:
+        return None  # unknown URLs fall through to the 404/405 handlers
+    view = current_app.view_functions.get(request.endpoint)
+    raw = _bearer_token()
+    if raw is None:
+        if getattr(view, "is_public", False):
+            return None
+        raise _unauthenticated("unauthenticated", "请先登录", "Authentication required")
+    g.user, g.api_token = resolve_token(raw)
+    return None
+
+
+def current_user() -> User:
+    user = g.get("user")
+    if user is None:
+        raise ApiError(401)
+    return user
+
+
+def roles_required(*roles: str):
+    """Allow the view only to users holding one of these roles (anywhere)."""
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user().has_role(*roles):
+                raise ApiError(403, "role_required", "您没有执行此操作的角色权限",
+                               "Your role does not allow this", required_roles=list(roles))
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(authenticate_api_request)

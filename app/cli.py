@@ -1,0 +1,121 @@
+"""`flask toolbox …` commands: seed, tools, audit-verify, worker, scheduler."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.extensions import db
+
+toolbox_cli = AppGroup("toolbox", help="静安工具箱管理命令 (Jing'an Toolbox administration).")
+
+
+@toolbox_cli.command("seed")
+@click.option("--no-demo-users", is_flag=True, help="Only the org tree, no demo staff.")
+def seed_command(no_demo_users: bool):
+    """Load Jing'an's 1+14+85+266 org tree and demo users (idempotent)."""
+    from app.services.district import seed
+
+    result = seed(with_demo_users=not no_demo_users)
+    click.echo(f"seeded: {result}")
+
+
+@toolbox_cli.group("tools")
+def tools_group():
+    """List, enable and disable tools."""
+
+
+@tools_group.command("list")
+def tools_list():
+    """Registered tools and their per-unit settings."""
+    from app.services.toolbox import settings_for
+    from toolbox.registry import current_registry
+
+    for tool in current_registry():
+        m = tool.manifest
+        click.echo(f"{m.code:24} {m.version:8} {m.name}  [{tool.source}]")
+        for s in settings_for(m.code):
+            state = "enabled" if s["enabled"] else "disabled"
+            click.echo(f"    {state:8} at {s['org_unit']['code']} {s['org_unit']['name']}")
+
+
+def _set_tool(code: str, unit_code: str, enabled: bool):
+    from app.errors import ApiError
+    from app.models.org import OrgUnit
+    from app.services.toolbox import set_enabled
+
+    unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == unit_code)).scalar_one_or_none()
+    if unit is None:
+        raise click.ClickException(f"no org unit with code {unit_code!r}")
+    try:
+        set_enabled(code, unit, enabled, "cli")
+    except ApiError as err:
+        raise click.ClickException(err.message_en) from err
+    db.session.commit()
+    click.echo(f"{code} {'enabled' if enabled else 'disabled'} for {unit.code} {unit.name}")
+
+
+@tools_group.command("enable")
+@click.argument("code")
+@click.option("--unit", "unit_code", default="JA", show_default=True, help="org unit code")
+def tools_enable(code: str, unit_code: str):
+    """Enable a tool for a unit's subtree."""
+    _set_tool(code, unit_code, True)
+
+
+@tools_group.command("disable")
+@click.argument("code")
+@click.option("--unit", "unit_code", default="JA", show_default=True, help="org unit code")
+def tools_disable(code: str, unit_code: str):
+    """Disable a tool for a unit's subtree."""
+    _set_tool(code, unit_code, False)
+
+
+@toolbox_cli.command("audit-verify")
+def audit_verify():
+    """Check the audit hash chain; exit 1 naming each modified or deleted row."""
+    from app.services.audit import verify_chain
+
+    checked, problems = verify_chain()
+    if problems:
+        for problem in problems:
+            click.echo(f"TAMPERED {problem}", err=True)
+        click.echo(f"audit chain BROKEN: {len(problems)} problem(s) in {checked} rows", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain intact: {checked} rows verified")
+
+
+@toolbox_cli.command("worker")
+@click.argument("queues", nargs=-1)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker_command(queues: tuple[str, ...], burst: bool):
+    """Run an RQ worker for the given queues (default: all)."""
+    from rq import Worker
+
+    from app.jobs import QUEUES, get_queue
+
+    names = queues or QUEUES
+    worker = Worker([get_queue(n) for n in names], connection=get_queue(names[0]).connection)
+    worker.work(burst=burst, with_scheduler=True)
+
+
+@toolbox_cli.command("scheduler")
+@click.option("--once", is_flag=True, help="Queue what is due once and exit.")
+@click.option("--tick", default=30, show_default=True, help="Seconds between checks.")
+def scheduler_command(once: bool, tick: int):
+    """Queue periodic jobs when due; run any number of these, each period is queued once."""
+    from app.jobs import schedule_due_jobs
+
+    while True:
+        queued = schedule_due_jobs()
+        if queued:
+            current_app.logger.info("queued periodic jobs: %s", ", ".join(queued))
+        if once:
+            click.echo(f"queued: {', '.join(queued) or 'nothing due'}")
+            return
+        time.sleep(tick)

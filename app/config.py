@@ -1,0 +1,51 @@
+"""Settings from environment variables, with embedded defaults for a first run.
+
+Every setting a deployment may change is read here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", Path(__file__).resolve().parent.parent / "instance"))
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _normalise_db_url(url: str) -> str:
+    # Heroku-style and bare postgres URLs select psycopg 3, the driver we ship.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def from_environment() -> dict:
+    """Return the Flask config mapping built from the environment."""
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'toolbox.db'}"
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-change-me"),
+        "SQLALCHEMY_DATABASE_URI": _normalise_db_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Field encryption for personal data; derived from SECRET_KEY when unset (dev only).
+        "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY") or None,
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 32 * 1024 * 1024),
+        # API tokens: absolute lifetime and idle timeout (graded protection asks for both).
+        "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 8 * 3600),
+        "TOKEN_IDLE_SECONDS": _int("TOKEN_IDLE_SECONDS", 30 * 60),
+        # Jobs: retry delays in seconds; the number of entries is the number of retries.
+        "JOB_RETRY_INTERVALS": [int(s) for s in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300").split(",") if s],
+        "WECOM_CORP_ID": os.environ.get("WECOM_CORP_ID", "ww_jingan_demo"),
+        "WECOM_AGENT_ID": os.environ.get("WECOM_AGENT_ID", "1000002"),
+        "WECOM_SECRET": os.environ.get("WECOM_SECRET", "demo-secret"),
+        "WECOM_TOKEN": os.environ.get("WECOM_TOKEN", "demotoken"),
+        # 43 characters of base64, as WeCom issues EncodingAESKey.
+        "WECOM_AES_KEY": os.environ.get("WECOM_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
+        "WECOM_API_BASE": os.environ.get("WECOM_API_BASE", "http://127.0.0.1:5001/cgi-bin/"),
+        "TOOLBOX_DISABLED_TOOLS": [s for s in os.environ.get("TOOLBOX_DISABLED_TOOLS", "").split(",") if s],
+    }

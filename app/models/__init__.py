@@ -1,0 +1,11 @@
+"""Core models. Tools keep their own models in their folders."""
+
+from app.models.audit import AuditHead, AuditLog
+from app.models.org import OrgLevel, OrgUnit
+from app.models.tools import ToolSetting
+from app.models.users import SEPARATED_ADMIN_ROLES, ApiToken, Membership, Role, User
+
+__all__ = [
+    "ApiToken", "AuditHead", "AuditLog", "Membership", "OrgLevel", "OrgUnit", "Role",
+    "SEPARATED_ADMIN_ROLES", "ToolSetting", "User",
+]

@@ -1,0 +1,95 @@
+"""Staff, their roles per org unit, and API tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import TimestampMixin, utcnow
+from app.models.org import OrgUnit
+from app.services.crypto import EncryptedString, mask_mobile
+
+
+class Role(enum.StrEnum):
+    WORKER = "worker"                   # 网格员 / 巡查员
+    OPERATOR = "operator"               # 城运中心值班员、派单员
+    MANAGER = "manager"                 # 街镇/区负责人：审批
+    ADMIN = "admin"                     # 系统管理员：工具、组织、静安码
+    SECURITY_ADMIN = "security_admin"   # 安全管理员：人员与授权
+    AUDIT_ADMIN = "audit_admin"         # 审计管理员：只读审计日志
+
+
+# 三员分立: graded protection forbids one person holding two of these.
+SEPARATED_ADMIN_ROLES = frozenset({Role.ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
+
+
+class User(TimestampMixin, db.Model):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wecom_userid: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    mobile: Mapped[str | None] = mapped_column(EncryptedString())
+    position: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def roles(self) -> set[str]:
+        return {m.role for m in self.memberships}
+
+    def units_with_role(self, *roles: str) -> list[OrgUnit]:
+        return [m.org_unit for m in self.memberships if not roles or m.role in roles]
+
+    def has_role(self, *roles: str) -> bool:
+        return any(m.role in roles for m in self.memberships)
+
+    def to_public(self) -> dict:
+        return {
+            "id": self.id,
+            "userid": self.wecom_userid,
+            "name": self.name,
+            "mobile": mask_mobile(self.mobile),
+            "position": self.position,
+            "active": self.active,
+            "memberships": [m.to_dict() for m in self.memberships],
+        }
+
+
+class Membership(db.Model):
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("user_id", "org_unit_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
+
+    def to_dict(self) -> dict:
+        return {"role": self.role, "org_unit": self.org_unit.to_summary()}
+
+
+class ApiToken(db.Model):
+    """A bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    client: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,50 @@
+"""Fixed-window rate limits, in Redis when configured so all processes share the counts."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from app.errors import ApiError
+from app.services.redis_conn import get_redis
+
+_memory: dict[str, tuple[int, float]] = {}
+_lock = threading.Lock()
+
+
+def hit(key: str, limit: int, window_seconds: int) -> tuple[bool, int]:
+    """Count one hit; return (allowed, seconds until the window resets)."""
+    bucket = int(time.time() // window_seconds)
+    full_key = f"ratelimit:{key}:{bucket}"
+    retry_after = window_seconds - int(time.time() % window_seconds)
+    conn = get_redis()
+    if conn is not None:
+        pipe = conn.pipeline()
+        pipe.incr(full_key)
+        pipe.expire(full_key, window_seconds + 1)
+        count = pipe.execute()[0]
+    else:
+        with _lock:
+            count, expires = _memory.get(full_key, (0, time.time() + window_seconds))
+            count += 1
+            _memory[full_key] = (count, expires)
+            for stale in [k for k, (_, exp) in _memory.items() if exp < time.time()]:
+                del _memory[stale]
+    return count <= limit, retry_after
+
+
+def enforce(key: str, limit: int, window_seconds: int) -> None:
+    allowed, retry_after = hit(key, limit, window_seconds)
+    if not allowed:
+        raise ApiError(429, retry_after=retry_after)
+
+
+def reset(key_prefix: str = "") -> None:
+    """Forget counters (tests, or an admin unblocking a client)."""
+    conn = get_redis()
+    if conn is not None:
+        for key in conn.scan_iter(f"ratelimit:{key_prefix}*"):
+            conn.delete(key)
+    with _lock:
+        for key in [k for k in _memory if k.startswith(f"ratelimit:{key_prefix}")]:
+            del _memory[key]

@@ -1,0 +1,73 @@
+"""Which tools a user may open, and per-org-unit enablement (stored and audited)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.errors import ApiError
+from app.extensions import db
+from app.models.org import OrgUnit
+from app.models.tools import ToolSetting
+from app.services import audit
+from toolbox.registry import Tool, current_registry
+
+
+def _settings_by_path(tool_code: str) -> dict[str, bool]:
+    rows = db.session.execute(select(ToolSetting).where(ToolSetting.tool_code == tool_code)).scalars()
+    return {row.org_unit.path: row.enabled for row in rows}
+
+
+def _enabled_at(settings: dict[str, bool], path: str) -> bool:
+    """The nearest ancestor's (or the unit's own) setting wins; a tool is on by default."""
+    best = None
+    for setting_path, enabled in settings.items():
+        if path.startswith(setting_path) and (best is None or len(setting_path) > len(best[0])):
+            best = (setting_path, enabled)
+    return True if best is None else best[1]
+
+
+def is_enabled(tool_code: str, unit: OrgUnit) -> bool:
+    return _enabled_at(_settings_by_path(tool_code), unit.path)
+
+
+def tools_for(user) -> list[Tool]:
+    """The tools the user may open: a role the tool admits, at a unit where it is enabled."""
+    result = []
+    for tool in current_registry():
+        settings = _settings_by_path(tool.code)
+        if any(m.role in tool.manifest.roles and _enabled_at(settings, m.org_unit.path)
+               for m in user.memberships):
+            result.append(tool)
+    return result
+
+
+def require_tool_access(user, tool_code: str) -> Tool:
+    tool = current_registry().get(tool_code)
+    if tool is None:
+        raise ApiError(404, "tool_not_found", "工具不存在", "No such tool")
+    if tool not in tools_for(user):
+        raise ApiError(403, "tool_not_available", "您无权使用该工具或该工具未对您的单位开放",
+                       "This tool is not available to you")
+    return tool
+
+
+def set_enabled(tool_code: str, unit: OrgUnit, enabled: bool, actor) -> ToolSetting:
+    """Enable or disable a tool for a unit's subtree (caller commits); actor: a User or a label."""
+    changed_by = getattr(actor, "wecom_userid", actor)
+    if current_registry().get(tool_code) is None:
+        raise ApiError(404, "tool_not_found", "工具不存在", "No such tool")
+    row = db.session.execute(select(ToolSetting).where(
+        ToolSetting.tool_code == tool_code, ToolSetting.org_unit_id == unit.id)).scalar_one_or_none()
+    if row is None:
+        row = ToolSetting(tool_code=tool_code, org_unit_id=unit.id, org_unit=unit)
+        db.session.add(row)
+    row.enabled, row.changed_by = enabled, changed_by
+    audit.record("tool.enable" if enabled else "tool.disable", target_type="tool", target_id=tool_code,
+                 detail={"org_unit": unit.code, "enabled": enabled}, actor=actor)
+    return row
+
+
+def settings_for(tool_code: str) -> list[dict]:
+    rows = db.session.execute(select(ToolSetting).where(ToolSetting.tool_code == tool_code)).scalars()
+    return [{"org_unit": r.org_unit.to_summary(), "enabled": r.enabled, "changed_by": r.changed_by}
+            for r in sorted(rows, key=lambda r: r.org_unit.path)]

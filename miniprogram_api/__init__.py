@@ -1,0 +1,7 @@
+"""The versioned JSON API (/api/v1) the WeCom mini-apps call, and its OpenAPI document."""
+
+from flask import Blueprint
+
+bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+from miniprogram_api import admin, core, docs, users  # noqa: E402,F401  - routes attach to bp / docs_bp

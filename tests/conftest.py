@@ -1,0 +1,200 @@
+"""Shared fixtures. The suite runs on PostgreSQL and Redis when reachable, SQLite otherwise.
+
+TEST_DATABASE_URL / TEST_REDIS_URL choose the servers (defaults: the CI machine's). On CI
+(CI=true) a missing server is an error, never a silent fallback.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+import redis
+from sqlalchemy import create_engine, select, text
+
+from app import create_app
+from app.extensions import db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRE_SERVICES = os.environ.get("CI") == "true" or os.environ.get("TOOLBOX_REQUIRE_SERVICES") == "1"
+
+
+def _postgres_reachable() -> bool:
+    if os.environ.get("TOOLBOX_TEST_SQLITE") == "1":
+        return False
+    try:
+        engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _redis_reachable() -> bool:
+    if os.environ.get("TOOLBOX_TEST_NO_REDIS") == "1":
+        return False
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+USE_POSTGRES = _postgres_reachable()
+USE_REDIS = _redis_reachable()
+if REQUIRE_SERVICES and not (USE_POSTGRES and USE_REDIS):
+    raise RuntimeError(f"CI needs PostgreSQL ({PG_URL}: {USE_POSTGRES}) and Redis ({REDIS_URL}: {USE_REDIS})")
+
+needs_redis = pytest.mark.skipif(not USE_REDIS, reason="Redis not reachable")
+needs_postgres = pytest.mark.skipif(not USE_POSTGRES, reason="PostgreSQL not reachable")
+
+
+def pytest_report_header(config):
+    database = f"PostgreSQL {PG_URL}" if USE_POSTGRES else "SQLite (PostgreSQL not reachable)"
+    jobs = f"Redis {REDIS_URL} (real RQ workers)" if USE_REDIS else "no Redis (jobs inline)"
+    return [f"database: {database}", f"redis: {jobs}"]
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in pytest_report_header(None):
+        terminalreporter.write_line(f"ran against {line}")
+
+
+def config_for_tests(tmp_path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": PG_URL if USE_POSTGRES else f"sqlite:///{tmp_path / 'test.db'}",
+        "REDIS_URL": REDIS_URL if USE_REDIS else None,
+        "JOB_RETRY_INTERVALS": [0, 0],
+        "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    }
+
+
+def reset_schema(app) -> None:
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        else:
+            db.drop_all()
+        db.create_all()
+
+
+def empty_tables(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    app = create_app(config_for_tests(tmp_path_factory.mktemp("db")))
+    reset_schema(app)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request, app):
+    """Every test starts with empty tables, an empty Redis database and fresh rate limits."""
+    yield
+    empty_tables(app)
+    if USE_REDIS:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    from app.services import ratelimit
+    ratelimit._memory.clear()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for tests that call services directly."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class District:
+    """The seeded Jing'an district, with look-ups by code and userid."""
+
+    app: object
+
+    def unit(self, code: str):
+        from app.models.org import OrgUnit
+        return db.session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one()
+
+    def user(self, userid: str):
+        from app.models.users import User
+        return db.session.execute(select(User).where(User.wecom_userid == userid)).scalar_one()
+
+
+@pytest.fixture
+def district(app):
+    from app.services.district import seed
+    with app.app_context():
+        seed()
+    return District(app)
+
+
+class Auth:
+    def __init__(self, app):
+        self.app = app
+
+    def token(self, userid: str) -> str:
+        from app.auth import issue_token
+        from app.models.users import User
+        with self.app.app_context():
+            user = db.session.execute(select(User).where(User.wecom_userid == userid)).scalar_one()
+            token, _ = issue_token(user, client="test")
+            db.session.commit()
+        return token
+
+    def headers(self, userid: str) -> dict:
+        return {"Authorization": f"Bearer {self.token(userid)}"}
+
+
+@pytest.fixture
+def auth(app):
+    return Auth(app)
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: make_user("u1", ("JA01", "worker"), ...) creates a user with those memberships."""
+    from app.models.org import OrgUnit
+    from app.models.users import Membership, User
+
+    def create(userid: str, *memberships: tuple[str, str], name: str = "测试用户", mobile: str | None = None,
+               active: bool = True):
+        with app.app_context():
+            user = User(wecom_userid=userid, name=name, mobile=mobile, active=active)
+            for unit_code, role in memberships:
+                unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == unit_code)).scalar_one()
+                user.memberships.append(Membership(org_unit=unit, role=role))
+            db.session.add(user)
+            db.session.commit()
+            return user.id
+    return create

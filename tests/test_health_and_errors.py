@@ -1,0 +1,86 @@
+"""The app's outer contract: health, JSON errors under /api, never HTML or a traceback."""
+
+import pytest
+
+from app import create_app
+from app.auth import public
+from tests.conftest import USE_REDIS, config_for_tests
+
+
+def test_healthz_reports_database_and_redis(client):
+    body = client.get("/healthz").get_json()
+    assert body["database"] == "ok"
+    assert body["redis"] == ("ok" if USE_REDIS else "not configured")
+    assert body["status"] == "ok"
+
+
+def assert_error_shape(response, status, code=None):
+    assert response.status_code == status
+    assert response.is_json, response.data[:200]
+    error = response.get_json()["error"]
+    assert set(error) >= {"code", "message", "message_en"}
+    if code:
+        assert error["code"] == code
+    return error
+
+
+def test_unknown_api_path_is_json_404(client):
+    assert_error_shape(client.get("/api/v1/nothing-here"), 404, "not_found")
+
+
+def test_wrong_method_is_json_405(client):
+    response = client.delete("/api/v1/org-units")
+    assert_error_shape(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_missing_token_is_401(client):
+    error = assert_error_shape(client.get("/api/v1/org-units"), 401, "unauthenticated")
+    assert error["message"] == "请先登录"
+
+
+def test_garbage_token_is_401(client):
+    assert_error_shape(client.get("/api/v1/me", headers={"Authorization": "Bearer nope"}), 401, "invalid_token")
+
+
+def test_non_json_body_is_400(client, district, auth):
+    response = client.put("/api/v1/admin/tools/x/settings", data="not json",
+                          headers=auth.headers("ja-admin"), content_type="application/json")
+    assert_error_shape(response, 400, "invalid_json")
+
+
+def test_invalid_query_parameter_is_400(client, district, auth):
+    response = client.get("/api/v1/org-units?level=planet", headers=auth.headers("ja-operator"))
+    error = assert_error_shape(response, 400, "invalid_query")
+    assert "level" in error["fields"]
+
+
+def test_oversized_body_is_json_413(app, client, district, auth):
+    headers = auth.headers("ja-admin")
+    old = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    try:
+        response = client.put("/api/v1/admin/tools/x/settings", data="x" * 100, headers=headers,
+                              content_type="application/json")
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = old
+    assert_error_shape(response, 413, "payload_too_large")
+
+
+def test_unexpected_exception_is_json_500_without_traceback(tmp_path):
+    app = create_app(config_for_tests(tmp_path))
+
+    @app.get("/api/v1/_boom")
+    @public
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/api/v1/_boom")
+    error = assert_error_shape(response, 500, "internal_error")
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert "Traceback" not in error["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/openapi.json", "/api/docs"])
+def test_api_docs_are_public(client, path):
+    assert client.get(path).status_code == 200
