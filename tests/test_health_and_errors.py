@@ -4,7 +4,7 @@ import pytest
 
 from app import create_app
 from app.auth import public
-from tests.conftest import USE_REDIS, config_for_tests
+from tests.fixtures import USE_REDIS, config_for_tests
 
 
 def test_healthz_reports_database_and_redis(client):

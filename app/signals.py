@@ -1,0 +1,40 @@
+"""What happened, announced to whoever cares: areas meet here instead of importing each other.
+
+Handlers run in the sender's transaction unless the signal says it is sent after commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+
+@dataclass(frozen=True)
+class SearchableRecord:
+    """One record as one-click query sees it; org_path is the record's org unit path (its scope)."""
+
+    tool: str          # tool code, or "work_items" for the core workflow
+    type: str          # record type within the tool, e.g. "site", "inspection"
+    id: str
+    org_path: str
+    title: str
+    address: str = ""
+    text: str = ""
+    status: str = ""
+    updated_at: datetime | None = None
+
+
+#: A searchable record was created or changed. sender: tool code; kwargs: record=SearchableRecord.
+#: Sent inside the writer's transaction so the index commits (or rolls back) with the record.
+searchable_saved = _signals.signal("searchable-saved")
+
+#: A searchable record was deleted. sender: tool code; kwargs: type=str, id=str. Same transaction.
+searchable_deleted = _signals.signal("searchable-deleted")
+
+#: A work item changed state, after commit. sender: None; kwargs: item_id, action, state,
+#: source_tool, source_type, source_id.
+work_item_changed = _signals.signal("work-item-changed")
