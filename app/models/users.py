@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.extensions import db
 from app.models.base import TimestampMixin, utcnow
@@ -49,6 +49,14 @@ class User(TimestampMixin, db.Model):
 
     def has_role(self, *roles: str) -> bool:
         return any(m.role in roles for m in self.memberships)
+
+    @validates("memberships")
+    def _separate_admin_roles(self, key, membership):
+        """三员分立, enforced wherever a role is granted: at most one of the separated admin roles."""
+        from app.services.directory import check_role_separation
+
+        check_role_separation([*(m.role for m in self.memberships), membership.role])
+        return membership
 
     def to_public(self) -> dict:
         return {
