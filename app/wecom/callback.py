@@ -155,7 +155,7 @@ def receive():
     except _Refused as refused:
         raise _refuse(refused.reason, **refused.detail) from None
     _queue(row.id)
-    return current_app.response_class("success", mimetype="text/plain")
+    return current_app.response_class("", mimetype="text/plain")  # WeCom: an empty answer, no passive reply
 
 
 def _queue(event_id: int) -> None:
