@@ -162,3 +162,13 @@ def test_cli_import_with_dry_run(app, runner, district, tmp_path):
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert _user("ja01g01-new") is not None
+
+
+def test_changing_a_membership_role_also_respects_separation(app, district):
+    with app.app_context():
+        admin = _user("ja-admin")
+        admin.memberships.append(Membership(org_unit=admin.memberships[0].org_unit, role="manager"))
+        db.session.flush()
+        with pytest.raises(ApiError):
+            admin.memberships[-1].role = "security_admin"
+        db.session.rollback()

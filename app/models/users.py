@@ -82,6 +82,15 @@ class Membership(db.Model):
     user: Mapped[User] = relationship(back_populates="memberships")
     org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
 
+    @validates("role")
+    def _separate_admin_roles(self, key, role):
+        """三员分立 also when an existing membership's role is changed."""
+        if self.user is not None:
+            from app.services.directory import check_role_separation
+
+            check_role_separation([*(m.role for m in self.user.memberships if m is not self), role])
+        return role
+
     def to_dict(self) -> dict:
         return {"role": self.role, "org_unit": self.org_unit.to_summary()}
 

@@ -30,7 +30,7 @@ from app.extensions import db
 from app.jobs import job, periodic
 from app.models.base import utcnow
 from app.models.wecom import WeComCallbackEvent
-from app.services import audit
+from app.services import audit, ratelimit
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,14 @@ class _Refused(Exception):
 def _refuse(reason: str, **detail) -> ApiError:
     """Audit a refused callback (committed on its own) and return the 403 to raise."""
     db.session.rollback()
+    # Past WECOM_CALLBACK_REFUSAL_LIMIT refusals per client IP per minute the answer is 429 without an
+    # audit row, so junk traffic cannot flood the (serialised) audit chain.
+    allowed, retry_after = ratelimit.hit(f"wecom-callback-refused:{request.remote_addr}",
+                                         current_app.config["WECOM_CALLBACK_REFUSAL_LIMIT"], 60)
+    if not allowed:
+        log.warning("WeCom callback refused (%s), not audited: too many refusals from %s", reason,
+                    request.remote_addr)
+        return ApiError(429, retry_after=retry_after)
     g.actor_label = "wecom-callback"
     audit.record("wecom.callback", target_type="wecom_callback", outcome="denied",
                  detail={"reason": reason, "method": request.method, **detail})

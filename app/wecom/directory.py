@@ -94,6 +94,9 @@ def sync_directory(*, dry_run: bool = False, actor=None) -> SyncReport:
         for member in client.list_users(root, fetch_child=True):
             members[member["userid"]] = member
     default_role = current_app.config.get("WECOM_SYNC_DEFAULT_ROLE", "worker")
+    if default_role not in ("worker", "operator", "manager"):
+        raise ValueError("WECOM_SYNC_DEFAULT_ROLE must be worker, operator or manager: admin roles are only "
+                         "granted by the security admin")
     known = {u.wecom_userid for u in db.session.execute(select(User)).scalars()}
     people: list[PersonSpec] = []
     for userid, m in sorted(members.items()):
