@@ -135,7 +135,7 @@ def verify_url():
 def parse_event(xml: str) -> dict:
     """The decrypted XML's fields as a dict of strings (nested elements stay dicts)."""
     parsed = xmltodict.parse(xml).get("xml") or {}
-    return {k: v for k, v in parsed.items()}
+    return dict(parsed)
 
 
 @bp.post("/callback")
@@ -151,7 +151,8 @@ def receive():
             raise _decrypt_failure(exc) from exc
         except Exception as exc:  # noqa: BLE001 - malformed XML from an unauthenticated sender
             raise _Refused("malformed", error=type(exc).__name__) from exc
-        if db.session.execute(select(WeComCallbackEvent.id).where(WeComCallbackEvent.nonce == nonce)).first():
+        if db.session.execute(select(WeComCallbackEvent.id).where(
+                WeComCallbackEvent.nonce == nonce, WeComCallbackEvent.msg_timestamp == ts)).first():
             raise _Refused("replayed", nonce=nonce)
         row = WeComCallbackEvent(nonce=nonce, msg_timestamp=ts, msg_type=str(event.get("MsgType") or "unknown"),
                                  event=event.get("Event"), from_user=event.get("FromUserName"), payload=event)
