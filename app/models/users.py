@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import TimestampMixin, utcnow
@@ -50,14 +50,6 @@ class User(TimestampMixin, db.Model):
     def has_role(self, *roles: str) -> bool:
         return any(m.role in roles for m in self.memberships)
 
-    @validates("memberships")
-    def _separate_admin_roles(self, key, membership):
-        """三员分立, enforced wherever a role is granted: at most one of the separated admin roles."""
-        from app.services.directory import check_role_separation
-
-        check_role_separation([*(m.role for m in self.memberships), membership.role])
-        return membership
-
     def to_public(self) -> dict:
         return {
             "id": self.id,
@@ -81,15 +73,6 @@ class Membership(db.Model):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
-
-    @validates("role")
-    def _separate_admin_roles(self, key, role):
-        """三员分立 also when an existing membership's role is changed."""
-        if self.user is not None:
-            from app.services.directory import check_role_separation
-
-            check_role_separation([*(m.role for m in self.user.memberships if m is not self), role])
-        return role
 
     def to_dict(self) -> dict:
         return {"role": self.role, "org_unit": self.org_unit.to_summary()}
