@@ -5,3 +5,5 @@ from flask import Blueprint
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
 from miniprogram_api import admin, core, docs, users  # noqa: E402,F401  - routes attach to bp / docs_bp
+
+from . import work_items  # noqa: E402,F401  - issue 4: /work-items

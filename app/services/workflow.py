@@ -617,8 +617,9 @@ def _request_approval(item, user, kind, sending: OrgUnit, now, notify, *, target
 
 def decide(approval_id: int, user: User, approve: bool, *, via: str, note: str | None = None):
     """Apply a manager's decision once. Returns (approval, applied: bool); a repeat changes nothing."""
-    approval = db.session.execute(select(WorkItemApproval).where(WorkItemApproval.id == approval_id)
-                                  .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
+    stmt = (select(WorkItemApproval).where(WorkItemApproval.id == approval_id)
+            .with_for_update(of=WorkItemApproval).execution_options(populate_existing=True))
+    approval = db.session.execute(stmt).scalar_one_or_none()
     if approval is None:
         raise ApiError(404, "approval_not_found", "审批不存在", "No such approval")
     if approval.status != "pending":
