@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -452,29 +453,35 @@ def perform(item_id: int, action: str, user: User, data: dict | None = None) -> 
     before_state, before_unit = item.state, item.org_unit
     result: dict = {}
     notify: list[tuple[list[str], str]] = []
-    handler = _APPLY[action]
-    moved = handler(item, user, data, now, notify, result)
-    if moved is not False and transition.dest is not None:
-        item.state = transition.dest
-        _event(item, action, user, from_state=before_state, to_state=item.state, from_unit=before_unit,
-               to_unit=item.org_unit, reason=data.get("reason") or data.get("result") or data.get("note"),
-               at=now, **result.pop("detail", {}))
-        _enter_stage(item, now)
-    item.last_action_at = now  # always bumps the version: concurrent writers collide here
-    _index(item)
-    audit.record(f"work_item.{result.get('audit_action', action)}", target_type="work_item", target_id=item.id,
-                 actor=user, detail={"number": item.number, "from": before_state, "to": item.state})
-    _after_change(item, action, notify=notify, exclude=user.wecom_userid)
-    _commit(item, user)
+    with _write_conflicts(item.id, user):
+        handler = _APPLY[action]
+        moved = handler(item, user, data, now, notify, result)
+        if moved is not False and transition.dest is not None:
+            item.state = transition.dest
+            _event(item, action, user, from_state=before_state, to_state=item.state, from_unit=before_unit,
+                   to_unit=item.org_unit, reason=data.get("reason") or data.get("result") or data.get("note"),
+                   at=now, **result.pop("detail", {}))
+            _enter_stage(item, now)
+        item.last_action_at = now  # always bumps the version: concurrent writers collide here
+        _index(item)
+        audit.record(f"work_item.{result.get('audit_action', action)}", target_type="work_item", target_id=item.id,
+                     actor=user, detail={"number": item.number, "from": before_state, "to": item.state})
+        _after_change(item, action, notify=notify, exclude=user.wecom_userid)
+        db.session.commit()
     return item, result
 
 
-def _commit(item: WorkItem, user: User | None) -> None:
+@contextmanager
+def _write_conflicts(item_id: int, user: User | None):
+    """Another transaction changed the item first (version mismatch): roll back everything, 409."""
     try:
-        db.session.commit()
+        yield
+    except ApiError:
+        db.session.rollback()
+        raise
     except StaleDataError as exc:
         db.session.rollback()
-        fresh = db.session.get(WorkItem, item.id, populate_existing=True)
+        fresh = db.session.get(WorkItem, item_id, populate_existing=True)
         raise ApiError(409, "concurrent_update", "工单刚被他人处理，请刷新后重试",
                        "Someone else changed the work item at the same time", state=fresh.state,
                        state_label=STATES[fresh.state],
@@ -628,48 +635,49 @@ def decide(approval_id: int, user: User, approve: bool, *, via: str, note: str |
         raise ApiError(403, "not_approver", "您不是该申请的审批人", "You are not an approver of this request")
     item = db.session.get(WorkItem, approval.work_item_id, populate_existing=True)
     now = utcnow()
-    requester = approval.requested_by
-    kind_label = APPROVAL_KINDS[approval.kind]
-    notify: list[tuple[list[str], str]] = []
-    approval.decided_by_id, approval.decided_at, approval.decided_via = user.id, now, via
-    approval.decision_note = note
-    action = f"{approval.kind}_rejected"
-    if not approve:
-        approval.status = "rejected"
-        _event(item, action, user, from_state=item.state, to_state=item.state, reason=note, at=now,
-               approval_id=approval.id, via=via)
-    elif approval.kind == "forward" and not _forward_still_applies(item, approval):
-        approval.status, action = "void", "approval_void"
-        _event(item, action, user, from_state=item.state, to_state=item.state, at=now, approval_id=approval.id,
-               reason="工单状态已变化")
-    elif approval.kind == "forward":
-        approval.status, action = "approved", "forward"
-        before_state, from_unit, target = item.state, item.org_unit, approval.target_unit
-        _move(item, target)
-        item.state = "dispatched"
-        _event(item, "forward", user, from_state=before_state, to_state="dispatched", from_unit=from_unit,
-               to_unit=target, reason=approval.reason or None, at=now, approval_id=approval.id, via=via)
-        _enter_stage(item, now)
-        notify.append((unit_staff(target), _msg(item, f"工单已转派至{target.name}，请及时签收")))
-    else:
-        approval.status, action = "approved", "extend"
-        item.extension_days += approval.days
-        item.close_due_at = add_working_days(item.close_due_at, approval.days)
-        if item.stage == "handle":
-            item.due_at, item.overdue = item.close_due_at, False
-        _event(item, "extend", user, from_state=item.state, to_state=item.state, reason=approval.reason, at=now,
-               approval_id=approval.id, days=approval.days, via=via)
-    verdict = APPROVAL_STATUS[approval.status]
-    if requester is not None:
-        notify.append(([requester.wecom_userid], _msg(item, f"您的{kind_label}申请{verdict}（{user.name}）")))
-    item.last_action_at = now
-    _index(item)
-    audit.record(f"work_item.approval.{'approve' if approve else 'reject'}", target_type="work_item_approval",
-                 target_id=approval.id, actor=user, detail={"number": item.number, "kind": approval.kind,
-                                                            "status": approval.status, "via": via})
-    _after_change(item, action, notify=notify)
-    after_commit(lambda: update_approval_card.delay(approval_id))
-    _commit(item, user)
+    with _write_conflicts(item.id, user):
+        requester = approval.requested_by
+        kind_label = APPROVAL_KINDS[approval.kind]
+        notify: list[tuple[list[str], str]] = []
+        approval.decided_by_id, approval.decided_at, approval.decided_via = user.id, now, via
+        approval.decision_note = note
+        action = f"{approval.kind}_rejected"
+        if not approve:
+            approval.status = "rejected"
+            _event(item, action, user, from_state=item.state, to_state=item.state, reason=note, at=now,
+                   approval_id=approval.id, via=via)
+        elif approval.kind == "forward" and not _forward_still_applies(item, approval):
+            approval.status, action = "void", "approval_void"
+            _event(item, action, user, from_state=item.state, to_state=item.state, at=now, approval_id=approval.id,
+                   reason="工单状态已变化")
+        elif approval.kind == "forward":
+            approval.status, action = "approved", "forward"
+            before_state, from_unit, target = item.state, item.org_unit, approval.target_unit
+            _move(item, target)
+            item.state = "dispatched"
+            _event(item, "forward", user, from_state=before_state, to_state="dispatched", from_unit=from_unit,
+                   to_unit=target, reason=approval.reason or None, at=now, approval_id=approval.id, via=via)
+            _enter_stage(item, now)
+            notify.append((unit_staff(target), _msg(item, f"工单已转派至{target.name}，请及时签收")))
+        else:
+            approval.status, action = "approved", "extend"
+            item.extension_days += approval.days
+            item.close_due_at = add_working_days(item.close_due_at, approval.days)
+            if item.stage == "handle":
+                item.due_at, item.overdue = item.close_due_at, False
+            _event(item, "extend", user, from_state=item.state, to_state=item.state, reason=approval.reason, at=now,
+                   approval_id=approval.id, days=approval.days, via=via)
+        verdict = APPROVAL_STATUS[approval.status]
+        if requester is not None:
+            notify.append(([requester.wecom_userid], _msg(item, f"您的{kind_label}申请{verdict}（{user.name}）")))
+        item.last_action_at = now
+        _index(item)
+        audit.record(f"work_item.approval.{'approve' if approve else 'reject'}", target_type="work_item_approval",
+                     target_id=approval.id, actor=user, detail={"number": item.number, "kind": approval.kind,
+                                                                "status": approval.status, "via": via})
+        _after_change(item, action, notify=notify)
+        after_commit(lambda: update_approval_card.delay(approval_id))
+        db.session.commit()
     return approval, True
 
 
