@@ -373,12 +373,29 @@ def _dispatchers(item: WorkItem) -> list[str]:
     return unit_staff(item.dispatch_unit, (Role.OPERATOR,))
 
 
-def _index(item: WorkItem) -> None:
-    searchable_saved.send("work_items", record=SearchableRecord(
+def searchable_record(item: WorkItem) -> SearchableRecord:
+    return SearchableRecord(
         tool="work_items", type="work_item", id=str(item.id), org_path=item.org_path,
         title=f"{item.number} {item.title}", address=item.address or "",
         text=" ".join(filter(None, [item.category_name, item.description, item.result])),
-        status=STATES[item.state], updated_at=item.updated_at or utcnow()))
+        status=STATES[item.state], updated_at=item.updated_at or utcnow())
+
+
+def _index(item: WorkItem) -> None:
+    searchable_saved.send("work_items", record=searchable_record(item))
+
+
+def search_documents() -> Iterable[SearchableRecord]:
+    """Every work item as one-click query sees it, for a full reindex."""
+    last_id = 0
+    while True:
+        batch = db.session.execute(select(WorkItem).where(WorkItem.id > last_id).order_by(WorkItem.id)
+                                   .limit(500)).scalars().all()
+        if not batch:
+            return
+        for item in batch:
+            yield searchable_record(item)
+        last_id = batch[-1].id
 
 
 def _after_change(item: WorkItem, action: str, *, notify: Iterable[tuple[list[str], str]] = (),
