@@ -554,11 +554,14 @@ def _apply_visit(item, user, data, now, notify, result):
                        fields={"satisfaction": [f"one of {sorted(SATISFACTION)}"]})
     item.satisfaction, item.closed_at = data["satisfaction"], now
     result["detail"] = {"satisfaction": data["satisfaction"]}
-    notify.append((_handlers(item), _msg(item, f"工单已办结（回访：{SATISFACTION[data['satisfaction']]}）")))
+    people = list(_handlers(item)) + ([item.reporter_user.wecom_userid] if item.reporter_user else [])
+    notify.append((people, _msg(item, f"工单已办结（回访：{SATISFACTION[data['satisfaction']]}）")))
 
 
 def _apply_close(item, user, data, now, notify, result):
     item.closed_at = now
+    people = list(_handlers(item)) + ([item.reporter_user.wecom_userid] if item.reporter_user else [])
+    notify.append((people, _msg(item, f"工单已办结。说明：{data['reason']}")))
 
 
 def _apply_return(item, user, data, now, notify, result):
