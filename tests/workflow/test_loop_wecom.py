@@ -182,3 +182,43 @@ def test_card_is_retried_when_wecom_fails(app, api, new_item, wecom_sim):
         card_jobs[0].requeue()
     run_jobs(app)
     assert len(cards(wecom_sim)) == 1
+
+
+def test_tap_by_someone_no_longer_a_manager_is_refused_and_audited(app, api, new_item, wecom_sim):
+    from app.models.users import Membership, User
+
+    item_id = new_item("JA01G01")
+    api.ok("ja01-operator", item_id, "forward", unit="JA02", reason="x")
+    run_jobs(app)
+    (card_msg,) = cards(wecom_sim)
+    with app.app_context():  # the manager moves to another post before tapping
+        manager = db.session.execute(select(User).where(User.wecom_userid == "ja01-manager")).scalar_one()
+        for m in list(manager.memberships):
+            db.session.delete(m)
+        db.session.add(Membership(user_id=manager.id, org_unit_id=item_row(item_id).dispatch_unit_id,
+                                  role="operator"))
+        db.session.commit()
+    assert wecom_sim.tap("ja01-manager", card_msg["template_card"]["task_id"], "approve") == 200
+    run_jobs(app)
+    with app.app_context():
+        assert db.session.execute(select(WorkItemApproval)).scalar_one().status == "pending"
+        assert item_row(item_id).org_unit.code == "JA01"
+        denied = db.session.execute(select(AuditLog).where(AuditLog.action == "work_item.approval.denied")
+                                    ).scalars().all()
+        assert [d.actor for d in denied] == ["ja01-manager"] and denied[0].outcome == "denied"
+    assert updates(wecom_sim) == []
+
+
+def test_closing_tells_the_handler_and_the_reporting_worker(app, api, new_item, district, wecom_sim):
+    with app.app_context():
+        worker = district.user("ja01g01-worker")
+        item_id = new_item("JA01G01", reporter_user=worker, actor=worker)
+    api.ok("ja01-operator", item_id, "sign")
+    api.ok("ja01-operator", item_id, "feedback", result="已处理")
+    api.ok("ja-operator", item_id, "review_pass")
+    api.ok("ja-operator", item_id, "visit", satisfaction="satisfied")
+    run_jobs(app)
+    assert any("已由江宁路街道签收" in t for t in texts_to(wecom_sim, "ja01g01-worker"))
+    assert any("工单已办结（回访：满意）" in t for t in texts_to(wecom_sim, "ja01g01-worker"))
+    assert any("工单已办结" in t for t in texts_to(wecom_sim, "ja01-operator"))
+    assert not any("工单已办结" in t for t in texts_to(wecom_sim, "ja-operator"))  # not to the actor
