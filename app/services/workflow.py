@@ -191,8 +191,7 @@ def _enter_stage(item: WorkItem, now) -> None:
         item.due_at = item.close_due_at  # the close clock keeps running through returns and forwards
     else:
         item.due_at = add_working_days(now, limits.rehandle_days)
-    if item.due_at <= now:
-        item.due_at = now  # already late: supervision will mark it at once
+    # A deadline already past (e.g. signed after the close deadline) stays as it is: supervision flags it.
 
 
 # --- routing ---------------------------------------------------------------------------------
