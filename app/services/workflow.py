@@ -87,6 +87,7 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition("review_pass", "审核通过", ("reviewing",), "visiting", DISPATCHER),
     Transition("review_reject", "审核驳回", ("reviewing",), "rehandling", DISPATCHER, ("reason",)),
     Transition("visit", "回访", ("visiting",), "closed", DISPATCHER, ("satisfaction",)),
+    Transition("reopen", "回访不满意重办", ("visiting",), "rehandling", DISPATCHER, ("reason",)),
     Transition("return", "退单", ("dispatched", "handling"), "returned", HANDLER, ("reason",)),
     Transition("forward", "转派", ("dispatched", "handling"), "dispatched", HANDLER, ("unit",)),
     Transition("reassign", "改派", ("dispatched", "handling", "rehandling", "returned"), "dispatched",
@@ -555,6 +556,12 @@ def _apply_visit(item, user, data, now, notify, result):
     result["detail"] = {"satisfaction": data["satisfaction"]}
     people = list(_handlers(item)) + ([item.reporter_user.wecom_userid] if item.reporter_user else [])
     notify.append((people, _msg(item, f"工单已办结（回访：{SATISFACTION[data['satisfaction']]}）")))
+
+
+def _apply_reopen(item, user, data, now, notify, result):
+    item.satisfaction = "unsatisfied"
+    result["detail"] = {"satisfaction": "unsatisfied"}
+    notify.append((_handlers(item), _msg(item, f"回访不满意，请在限期内重办。原因：{data['reason']}")))
 
 
 def _apply_close(item, user, data, now, notify, result):
