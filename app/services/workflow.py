@@ -693,8 +693,9 @@ def decide(approval_id: int, user: User, approve: bool, *, via: str, note: str |
             approval.status, action = "approved", "extend"
             item.extension_days += approval.days
             item.close_due_at = add_working_days(item.close_due_at, approval.days)
-            if item.stage == "handle":
-                item.due_at, item.overdue = item.close_due_at, False
+            if item.stage == "handle":  # a new deadline: a new clock, with its own reminders
+                item.due_at, item.overdue, item.stage_started_at = item.close_due_at, False, now
+                item.stage_seq += 1
             _event(item, "extend", user, from_state=item.state, to_state=item.state, reason=approval.reason, at=now,
                    approval_id=approval.id, days=approval.days, via=via)
         verdict = APPROVAL_STATUS[approval.status]
@@ -882,8 +883,10 @@ def supervise_item(item: WorkItem, now) -> list[str]:
 def supervise_work_items() -> dict:
     """Remind at 80 %, mark overdue at 100 % and escalate (督办) — each once per item and stage."""
     now = utcnow()
+    # An item already marked overdue has had every step for its current stage (they commit together).
     ids = db.session.execute(select(WorkItem.id).where(
-        WorkItem.state.in_(OPEN_STATES), WorkItem.due_at.is_not(None))).scalars().all()
+        WorkItem.state.in_(OPEN_STATES), WorkItem.due_at.is_not(None), WorkItem.overdue.is_(False))
+    ).scalars().all()
     counts = {"remind": 0, "overdue": 0, "escalate": 0}
     for item_id in ids:
         item = db.session.get(WorkItem, item_id, populate_existing=True)
