@@ -176,3 +176,6 @@ def import_directory_command(path: str, dry_run: bool, scope_code: str, keep_mis
                + (" [dry run: nothing written]" if dry_run or plan.errors else ""))
     if plan.errors:
         sys.exit(1)
+
+
+from app import workflow_cli  # noqa: E402,F401 - issue 4: calendar and work-item commands

@@ -11,3 +11,6 @@ from miniprogram_api import auth  # noqa: E402,F401 - WeCom login, logout, OAuth
 
 # isort: split
 from miniprogram_api import directory  # noqa: E402,F401 - staff import and WeCom sync (security admin)
+
+# isort: split
+from miniprogram_api import work_items  # noqa: E402,F401 - issue 4: /work-items

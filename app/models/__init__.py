@@ -12,6 +12,7 @@ from app.models.users import (
     User,
 )
 from app.models.wecom import WeComCallbackEvent
+from app.models.workitem import WorkItem  # noqa: F401 - work items and their tables (issue 4)
 
 __all__ = [
     "ApiToken", "AuditHead", "AuditLog", "Membership", "OrgLevel", "OrgUnit", "Role",
