@@ -45,7 +45,7 @@ class CitizenReport(TimestampMixin, db.Model):
     email: Mapped[str | None] = mapped_column(EncryptedString())
     client_hash: Mapped[str | None] = mapped_column(String(64))  # keyed hash of the client address
     privacy_version: Mapped[str] = mapped_column(String(32))
-    work_item_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"), index=True)
     joined_report_id: Mapped[int | None] = mapped_column(ForeignKey("citizen_report_reports.id"))
     previous_work_item_ids: Mapped[list] = mapped_column(JSON, default=list)  # before each reopening
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
