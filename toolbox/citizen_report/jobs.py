@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 
 from app.jobs import job, periodic
 
@@ -15,9 +16,7 @@ def anonymise_contacts() -> int:
     return anonymise_closed_reports()
 
 
-@click.group("citizen-report")
-def citizen_report_cli():
-    """静安码随手拍: Open311 keys and data retention."""
+citizen_report_cli = AppGroup("citizen-report", help="静安码随手拍: Open311 keys and data retention.")
 
 
 @citizen_report_cli.command("anonymise")
