@@ -58,6 +58,19 @@ def _go(url: str):
     return redirect(url, code=303)
 
 
+@bp.after_request
+def _headers(response):
+    """No third-party anything; tracking pages (the URL is the citizen's credential) are never cached or
+    leaked through a Referer."""
+    response.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; "
+                                "style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.endpoint in ("h5.tracking", "h5.report_form", "h5.submit_report"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/c/<code>")
 def report_form(code: str):
     """The place and the report form."""

@@ -237,7 +237,9 @@ def decide(report: CitizenReport, join: bool) -> CitizenReport:
         is not None and target.work_item_id is not None
     if join and still_open:
         report.status, report.work_item_id = ReportStatus.JOINED, target.work_item_id
-        _scope_photos(report, _work_item(report).org_path)
+        item = _work_item(report)
+        _scope_photos(report, item.org_path)
+        _index(report, item)
         audit.record("citizen_report.join", target_type="citizen_report", target_id=report.id, actor="citizen",
                      detail={"joined": target.id, "work_item": target.work_item_id})
     else:

@@ -246,3 +246,19 @@ def test_filing_feeds_one_click_query(app, client, place):
     mine = [r for s, r in seen if s == "citizen_report"]
     assert mine and mine[0].type == "report" and mine[0].org_path == "/JA/JA01/"
     assert "地砖" in mine[0].text and mine[0].status == "dispatched"
+
+
+def test_an_oversized_request_gets_the_form_back_not_an_error_page(app, client, place):
+    app.config["MAX_CONTENT_LENGTH"] = 20_000
+    try:
+        response = submit(client, place, form(photos=[photo()]))
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
+    assert response.status_code == 413 and "照片总大小超出限制" in response.get_data(as_text=True)
+
+
+def test_tracking_pages_are_not_cached_and_leak_no_referrer(client, place):
+    code = tracking_code(submit(client, place, form()))
+    response = client.get(f"/h5/t/{code}")
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "no-referrer"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
