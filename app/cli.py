@@ -119,3 +119,8 @@ def scheduler_command(once: bool, tick: int):
             click.echo(f"queued: {', '.join(queued) or 'nothing due'}")
             return
         time.sleep(tick)
+
+
+from app.places_cli import places_cli  # noqa: E402 - issue 5: `flask toolbox places …`
+
+toolbox_cli.add_command(places_cli)

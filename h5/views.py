@@ -19,6 +19,9 @@ from h5 import bp
 
 log = logging.getLogger(__name__)
 
+# The likeliest problem at a kind of place, preselected (the citizen can change it).
+KIND_DEFAULT_CATEGORY = {"flood_point": "waterlogging", "construction_site": "construction"}
+
 
 def _svc():
     from toolbox.citizen_report import services
@@ -79,7 +82,8 @@ def report_form(code: str):
         return _not_found()
     if not place.active:
         return _not_found("disabled", place=place)
-    values = {"idempotency_key": secrets.token_urlsafe(24), "category": request.args.get("category", "")}
+    values = {"idempotency_key": secrets.token_urlsafe(24),
+              "category": request.args.get("category") or KIND_DEFAULT_CATEGORY.get(place.kind, "")}
     return _form_page(place, values)
 
 

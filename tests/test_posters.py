@@ -93,3 +93,17 @@ def test_poster_batch_job_records_failure_without_a_font(app, client, district, 
     status = client.get(f"/api/v1/places/poster-batches/{batch['id']}", headers=headers).get_json()
     assert status["status"] == "failed" and "字体" in status["error"]
     assert client.get(f"/api/v1/places/poster-batches/{batch['id']}/download", headers=headers).status_code == 409
+
+
+def test_cli_creates_places_and_writes_a_units_posters(app, runner, district, tmp_path, font_available):
+    created = runner.invoke(args=["toolbox", "places", "create", "石门二路 1 号", "--unit", "JA02G01",
+                                  "--kind", "building"])
+    assert created.exit_code == 0, created.output
+    code = created.output.split()[0]
+    assert created.output.strip().endswith(f"/h5/c/{code}")
+    assert code in runner.invoke(args=["toolbox", "places", "list", "--unit", "JA02"]).output
+    out = tmp_path / "posters.zip"
+    result = runner.invoke(args=["toolbox", "places", "posters", "--unit", "JA02", "--format", "pdf",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [n.split("/")[1][:10] for n in zipfile.ZipFile(out).namelist()] == [code]

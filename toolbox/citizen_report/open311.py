@@ -48,8 +48,10 @@ def _xml_value(parent: ET.Element, key: str, value) -> None:
     if isinstance(value, list):
         child_tag = {"attributes": "attribute", "values": "value"}.get(key, "item")
         for entry in value:
-            _xml_dict(ET.SubElement(el, child_tag), entry) if isinstance(entry, dict) else _xml_value(el, child_tag,
-                                                                                                      entry)
+            if isinstance(entry, dict):
+                _xml_dict(ET.SubElement(el, child_tag), entry)
+            else:
+                _xml_value(el, child_tag, entry)
     elif isinstance(value, dict):
         _xml_dict(el, value)
     elif isinstance(value, bool):

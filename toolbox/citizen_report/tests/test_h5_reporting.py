@@ -262,3 +262,9 @@ def test_tracking_pages_are_not_cached_and_leak_no_referrer(client, place):
     response = client.get(f"/h5/t/{code}")
     assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "no-referrer"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_the_likeliest_category_is_preselected_for_a_flood_point(app, client, district):
+    code = make_place(app, district, name="余姚路积水点", kind="flood_point")
+    html = client.get(f"/h5/c/{code}").get_data(as_text=True)
+    assert re.search(r'<option value="waterlogging"\s+selected>', html)
