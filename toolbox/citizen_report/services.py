@@ -331,8 +331,28 @@ def rate(report: CitizenReport, rating: str, comment: str | None = None) -> Citi
     report.rating_comment = (comment or "").strip()[:500] or None
     audit.record("citizen_report.rate", target_type="citizen_report", target_id=report.id, actor="citizen",
                  detail={"rating": rating, "work_item": report.work_item_id})
+    _tell_follow_up(report)
     db.session.commit()
     return report
+
+
+def _tell_follow_up(report: CitizenReport) -> None:
+    """The rating feeds the 回访: the dispatching unit's staff hear it on WeCom (after commit)."""
+    from app.models.users import Role
+    from app.services.after_commit import delay_after_commit
+    from app.services.notify import send_text_message
+    from app.services.workflow import unit_staff
+
+    item = _work_item(report)
+    if item is None:
+        return
+    userids = unit_staff(item.dispatch_unit, (Role.OPERATOR, Role.MANAGER))
+    if not userids:
+        return
+    text = (f"【随手拍回访】市民对工单 {item.number}（{item.title}）的评价：{RATINGS[report.rating]}"
+            + (f"。意见：{report.rating_comment}" if report.rating_comment else "")
+            + ("。可据此完成回访。" if item.state == "visiting" else "。"))
+    delay_after_commit(send_text_message, userids, text)
 
 
 def reopen(report: CitizenReport, reason: str) -> CitizenReport:

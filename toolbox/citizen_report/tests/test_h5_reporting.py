@@ -268,3 +268,18 @@ def test_the_likeliest_category_is_preselected_for_a_flood_point(app, client, di
     code = make_place(app, district, name="余姚路积水点", kind="flood_point")
     html = client.get(f"/h5/c/{code}").get_data(as_text=True)
     assert re.search(r'<option value="waterlogging"\s+selected>', html)
+
+
+def test_a_citizen_rating_reaches_the_follow_up_staff_on_wecom(app, client, auth, place, wecom_sim):
+    code = tracking_code(submit(client, place, form()))
+    with app.app_context():
+        item_id = the_report(app, code).work_item_id
+        number = db.session.get(WorkItem, item_id).number
+    close_item(client, auth, item_id)
+    run_jobs(app, "notify")
+    before = len(wecom_sim.messages())
+    assert client.post(f"/h5/t/{code}/rate", data={"rating": "unsatisfied", "comment": "还有积水"}).status_code == 303
+    run_jobs(app, "notify")
+    sent = wecom_sim.messages()[before:]
+    texts = [m for m in sent if number in str(m) and "不满意" in str(m)]
+    assert texts and "还有积水" in str(texts[0]) and "ja-operator" in str(texts[0])
