@@ -471,13 +471,18 @@ def search_documents():
 
 
 def on_work_item_changed(sender, **kw) -> None:
-    """Keep the search index's status of our reports in step with their work items."""
+    """Keep the search index (status, scope) and the photos' scope in step with our reports' work items."""
     if kw.get("source_tool") != CODE:
         return
     reports = db.session.execute(select(CitizenReport).where(CitizenReport.work_item_id == kw["item_id"])).scalars()
     touched = False
     for report in reports:
-        _index(report)
+        item = _work_item(report)
+        # Forwarded or reassigned out of the photos' scope: the unit now handling it must see them.
+        for att in _attachments(report.photo_ids):
+            if item is not None and att.org_path and not item.org_path.startswith(att.org_path):
+                att.org_path = item.org_path
+        _index(report, item)
         touched = True
     if touched:
         db.session.commit()
