@@ -389,8 +389,8 @@ def get_work_item(item_id: int):
 
 
 @bp.post("/work-items/<int:item_id>/<action>")
-@doc("Take an action: dispatch, sign, contact, feedback, review_pass, review_reject, visit, return, forward, "
-     "reassign, extend, supervise, close", tags=("work-items",), body=ActionIn, response=ActionOut,
+@doc("Take an action: dispatch, sign, contact, feedback, review_pass, review_reject, visit, reopen, return, "
+     "forward, reassign, extend, supervise, close", tags=("work-items",), body=ActionIn, response=ActionOut,
      errors=(404, 409))
 def act_on_work_item(item_id: int, action: str):
     """409 (with allowed_actions) when the state forbids it or someone else acted first; 403 without the right."""

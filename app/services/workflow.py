@@ -87,6 +87,7 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition("review_pass", "审核通过", ("reviewing",), "visiting", DISPATCHER),
     Transition("review_reject", "审核驳回", ("reviewing",), "rehandling", DISPATCHER, ("reason",)),
     Transition("visit", "回访", ("visiting",), "closed", DISPATCHER, ("satisfaction",)),
+    Transition("reopen", "回访不满意重办", ("visiting",), "rehandling", DISPATCHER, ("reason",)),
     Transition("return", "退单", ("dispatched", "handling"), "returned", HANDLER, ("reason",)),
     Transition("forward", "转派", ("dispatched", "handling"), "dispatched", HANDLER, ("unit",)),
     Transition("reassign", "改派", ("dispatched", "handling", "rehandling", "returned"), "dispatched",
@@ -109,6 +110,7 @@ APPROVAL_STATUS = {"pending": "待审批", "approved": "已同意", "rejected": 
 STAGE_OF_STATE = {"dispatched": "sign", "handling": "handle", "rehandling": "rehandle"}
 STAGE_LABELS = {"sign": "签收及先行联系", "handle": "处置办结", "rehandle": "再处置"}
 CARD_RESPONSE_CODE_TTL = timedelta(hours=72)
+INVALID_RESPONSE_CODE = 40058  # WeCom: the response code is invalid, used or expired
 REMIND_FRACTION = 0.8
 
 
@@ -190,8 +192,7 @@ def _enter_stage(item: WorkItem, now) -> None:
         item.due_at = item.close_due_at  # the close clock keeps running through returns and forwards
     else:
         item.due_at = add_working_days(now, limits.rehandle_days)
-    if item.due_at <= now:
-        item.due_at = now  # already late: supervision will mark it at once
+    # A deadline already past (e.g. signed after the close deadline) stays as it is: supervision flags it.
 
 
 # --- routing ---------------------------------------------------------------------------------
@@ -372,12 +373,29 @@ def _dispatchers(item: WorkItem) -> list[str]:
     return unit_staff(item.dispatch_unit, (Role.OPERATOR,))
 
 
-def _index(item: WorkItem) -> None:
-    searchable_saved.send("work_items", record=SearchableRecord(
+def searchable_record(item: WorkItem) -> SearchableRecord:
+    return SearchableRecord(
         tool="work_items", type="work_item", id=str(item.id), org_path=item.org_path,
         title=f"{item.number} {item.title}", address=item.address or "",
         text=" ".join(filter(None, [item.category_name, item.description, item.result])),
-        status=STATES[item.state], updated_at=item.updated_at or utcnow()))
+        status=STATES[item.state], updated_at=item.updated_at or utcnow())
+
+
+def _index(item: WorkItem) -> None:
+    searchable_saved.send("work_items", record=searchable_record(item))
+
+
+def search_documents() -> Iterable[SearchableRecord]:
+    """Every work item as one-click query sees it, for a full reindex."""
+    last_id = 0
+    while True:
+        batch = db.session.execute(select(WorkItem).where(WorkItem.id > last_id).order_by(WorkItem.id)
+                                   .limit(500)).scalars().all()
+        if not batch:
+            return
+        for item in batch:
+            yield searchable_record(item)
+        last_id = batch[-1].id
 
 
 def _after_change(item: WorkItem, action: str, *, notify: Iterable[tuple[list[str], str]] = (),
@@ -536,11 +554,20 @@ def _apply_visit(item, user, data, now, notify, result):
                        fields={"satisfaction": [f"one of {sorted(SATISFACTION)}"]})
     item.satisfaction, item.closed_at = data["satisfaction"], now
     result["detail"] = {"satisfaction": data["satisfaction"]}
-    notify.append((_handlers(item), _msg(item, f"工单已办结（回访：{SATISFACTION[data['satisfaction']]}）")))
+    people = list(_handlers(item)) + ([item.reporter_user.wecom_userid] if item.reporter_user else [])
+    notify.append((people, _msg(item, f"工单已办结（回访：{SATISFACTION[data['satisfaction']]}）")))
+
+
+def _apply_reopen(item, user, data, now, notify, result):
+    item.satisfaction = "unsatisfied"
+    result["detail"] = {"satisfaction": "unsatisfied"}
+    notify.append((_handlers(item), _msg(item, f"回访不满意，请在限期内重办。原因：{data['reason']}")))
 
 
 def _apply_close(item, user, data, now, notify, result):
     item.closed_at = now
+    people = list(_handlers(item)) + ([item.reporter_user.wecom_userid] if item.reporter_user else [])
+    notify.append((people, _msg(item, f"工单已办结。说明：{data['reason']}")))
 
 
 def _apply_return(item, user, data, now, notify, result):
@@ -622,7 +649,8 @@ def _request_approval(item, user, kind, sending: OrgUnit, now, notify, *, target
     return approval
 
 
-def decide(approval_id: int, user: User, approve: bool, *, via: str, note: str | None = None):
+def decide(approval_id: int, user: User, approve: bool, *, via: str, note: str | None = None,
+           response_code: str | None = None):
     """Apply a manager's decision once. Returns (approval, applied: bool); a repeat changes nothing."""
     stmt = (select(WorkItemApproval).where(WorkItemApproval.id == approval_id)
             .with_for_update(of=WorkItemApproval).execution_options(populate_existing=True))
@@ -640,6 +668,8 @@ def decide(approval_id: int, user: User, approve: bool, *, via: str, note: str |
         kind_label = APPROVAL_KINDS[approval.kind]
         notify: list[tuple[list[str], str]] = []
         approval.decided_by_id, approval.decided_at, approval.decided_via = user.id, now, via
+        if response_code:  # a tap brings a fresh code, good for one update within 72 hours
+            approval.response_code, approval.response_code_at = response_code, now
         approval.decision_note = note
         action = f"{approval.kind}_rejected"
         if not approve:
@@ -731,7 +761,8 @@ def send_approval_card(approval_id: int) -> str | None:
         return None
     response = get_client().send_template_card(userids, approval_card(approval))
     approval.response_code = response.get("response_code")
-    approval.card_sent_at, approval.card_userids = utcnow(), userids
+    approval.card_sent_at = approval.response_code_at = utcnow()
+    approval.card_userids = userids
     db.session.commit()
     return approval.response_code
 
@@ -739,21 +770,28 @@ def send_approval_card(approval_id: int) -> str | None:
 @job("notify")
 def update_approval_card(approval_id: int) -> str | None:
     """Show the decision on the card, or, past the response code's 72 hours, send a fresh message."""
-    from app.wecom.client import get_client
+    from app.wecom.client import WeComError, get_client
 
-    approval = db.session.get(WorkItemApproval, approval_id)
+    approval = db.session.execute(select(WorkItemApproval).where(WorkItemApproval.id == approval_id)
+                                  .with_for_update(of=WorkItemApproval)).scalar_one_or_none()  # one updater
     if approval is None or approval.status == "pending" or approval.card_updated_at is not None:
         return None
     text = _decision_text(approval)
     userids = approval.card_userids or unit_managers(approval.approver_unit)[1]
-    fresh = (approval.response_code and approval.card_sent_at is not None
-             and utcnow() - approval.card_sent_at < CARD_RESPONSE_CODE_TTL)
+    issued = approval.response_code_at or approval.card_sent_at
+    fresh = approval.response_code and issued is not None and utcnow() - issued < CARD_RESPONSE_CODE_TTL
     if fresh:
         card = {**approval_card(approval), "replace_text": text}
         card["sub_title_text"] = f"{card['sub_title_text']}\n{text}"[:160]
-        get_client().update_template_card(userids, approval.response_code, card)
-        approval.card_update_mode = "updated"
-    else:
+        try:
+            get_client().update_template_card(userids, approval.response_code, card)
+            approval.card_update_mode = "updated"
+        except WeComError as err:
+            if err.errcode != INVALID_RESPONSE_CODE:
+                raise  # transient: the job is retried with backoff
+            log.warning("approval %s: response code refused (%s), sending a message instead", approval_id, err)
+            fresh = False
+    if not fresh:
         get_client().send_text(userids, _msg(approval.work_item, f"{APPROVAL_KINDS[approval.kind]}申请{text}"))
         approval.card_update_mode = "message"
     approval.card_updated_at = utcnow()
@@ -778,7 +816,7 @@ def on_template_card_event(event: dict) -> None:
         log.warning("card event from %r with key %r ignored", userid, key)
         return
     try:
-        decide(approval.id, user, key == "approve", via="card")
+        decide(approval.id, user, key == "approve", via="card", response_code=event.get("ResponseCode") or None)
     except ApiError as err:
         if err.status != 403:
             raise

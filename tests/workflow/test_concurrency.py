@@ -86,3 +86,49 @@ def test_return_and_forward_at_once_never_both_apply(app, new_item):
         actions = [e.action for e in item.events]
         assert actions[:2] == ["create", "dispatch"] and len(actions) == 3
         assert (item.state, item.org_unit.code) in (("returned", "JA"), ("dispatched", "JA01G02"))
+
+
+def test_two_decisions_on_one_approval_apply_once(app, new_item, auth, client):
+    item_id = new_item("JA01G01")
+    body = client.post(f"/api/v1/work-items/{item_id}/forward", json={"unit": "JA02", "reason": "x"},
+                       headers=auth.headers("ja01-operator")).get_json()
+    approval_id = body["approval"]["id"]
+    results = {}
+    barrier = threading.Barrier(2, timeout=20)
+
+    def run(name, approve):
+        with app.app_context():
+            user = db.session.execute(select(User).where(User.wecom_userid == "ja01-manager")).scalar_one()
+            barrier.wait()
+            try:
+                _, applied = wf.decide(approval_id, user, approve, via=name)
+                results[name] = applied
+            except ApiError as err:
+                results[name] = err.status
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=("card", True)), threading.Thread(target=run, args=("api", False))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results.values(), key=str) == [False, True], results
+    with app.app_context():
+        item = db.session.get(WorkItem, item_id)
+        decisions = [e.action for e in item.events if e.action in ("forward", "forward_rejected")]
+        assert len(decisions) == 1
+        assert (item.org_unit.code == "JA02") == (decisions == ["forward"])
+
+
+def test_same_state_actions_at_once_are_decided_by_the_version_column(app, new_item, api):
+    item_id = new_item("JA01G01")
+    api.ok("ja01-operator", item_id, "sign")
+    outcomes = run_concurrently(app, item_id, [("ja01-operator", "contact", {"note": "电话联系"}),
+                                               ("ja01-manager", "supervise", {"note": "请加快"})])
+    losers = [o for o in outcomes.values() if o[0] != "ok"]
+    assert len(losers) == 1, outcomes
+    assert losers[0][:2] == (409, "concurrent_update")  # both were allowed: only the version decides
+    with app.app_context():
+        actions = [e.action for e in db.session.get(WorkItem, item_id).events]
+        assert sum(a in ("contact", "supervise") for a in actions) == 1

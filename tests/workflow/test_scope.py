@@ -71,14 +71,19 @@ def test_filters_and_paging(api, items, new_item):
 
 def test_approver_can_read_the_item_outside_their_scope(api, new_item, make_user):
     item_id = new_item("JA01G01")
-    # a manager for JA01 who is not in JA01's tree as anything else: the request names the unit
-    approval = api.ok("ja01-operator", item_id, "forward", unit="JA02", reason="辖区调整")["approval"]
-    assert approval["approver_unit"]["code"] == "JA01"
-    make_user("ja-d-fg-boss", ("JA-D-FG", "manager"))
-    item_b = new_item("JA03G01", "site_hazard")  # at the department JA-D-JG
-    req = api.ok("ja-d-jg-operator", item_b, "forward", unit="JA03", reason="属街道管理")["approval"]
-    assert req["approver_unit"]["code"] == "JA-D-JG"
-    assert api.get("ja-d-jg-manager", item_b).status_code == 200
+    make_user("ja01g01-lead", ("JA01G01", "manager"), name="网格长")
+    grid_item = new_item("JA01G01C01", "grid_issue")
+    approval = api.ok("ja01g01-worker", grid_item, "forward", unit="JA02G01", reason="相邻网格")["approval"]
+    assert approval["approver_unit"]["code"] == "JA01G01"
+    api.client.post(f"/api/v1/work-item-approvals/{approval['id']}/approve", json={},
+                    headers=api.headers("ja01g01-lead"))
+    # the item now lives in JA02, outside the approver's scope: they can still read what they decided
+    assert api.detail("ja02g01-worker", grid_item)["unit"]["code"] == "JA02G01"
+    assert api.get("ja01g01-lead", grid_item).status_code == 200
+    assert api.get("ja01g01-worker", grid_item).status_code == 200      # took part in it
+    assert api.get("ja01g02-worker", grid_item).status_code == 403
+    assert api.get("ja03-manager", grid_item).status_code == 403
+    assert api.get("ja01g01-lead", item_id).status_code == 403          # not theirs at all
 
 
 def test_reporter_contact_is_masked_unless_revealed_and_audited(api, new_item, app):

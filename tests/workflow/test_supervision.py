@@ -142,3 +142,44 @@ def test_two_supervisors_at_once_take_each_step_once(app, new_item):
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(WorkItem)).scalar_one() == 1
         assert timeline(app, item_id).count("overdue") == 1
+
+
+def test_reminder_and_escalation_messages_go_out_once_across_a_restart(app, new_item, wecom_sim, tmp_path):
+    from tests.workflow.test_loop_wecom import run_jobs, texts_to
+
+    item_id = new_item("JA01G01")
+    run_jobs(app)
+    set_clock(app, item_id, started_ago=timedelta(hours=9), due_in=timedelta(hours=1))
+    run_supervision(app)
+    run_jobs(app)
+    reminders = [t for t in texts_to(wecom_sim, "ja01-operator") if "时限将于" in t]
+    assert len(reminders) == 1 and "签收及先行联系" in reminders[0]
+    set_clock(app, item_id, started_ago=timedelta(days=2), due_in=-timedelta(minutes=1))
+    run_supervision(app)
+    run_jobs(app)
+    restarted = create_app(config_for_tests(tmp_path))
+    restarted.config["WECOM_API_BASE"] = app.config["WECOM_API_BASE"]
+    run_supervision(restarted)
+    run_jobs(restarted)
+    with restarted.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    assert len([t for t in texts_to(wecom_sim, "ja01-operator") if "时限将于" in t]) == 1
+    assert len([t for t in texts_to(wecom_sim, "ja01-operator") if "已超期" in t]) == 1
+    escalations = [t for t in texts_to(wecom_sim, "ja01-manager") if "请督办" in t]
+    assert len(escalations) == 1 and "江宁路街道" in escalations[0]
+
+
+def test_signing_after_the_close_deadline_is_overdue_at_once(app, api, new_item):
+    item_id = new_item()
+    with app.app_context():
+        item = item_row(item_id)
+        item.close_due_at = utcnow() - timedelta(hours=2)
+        db.session.commit()
+    api.ok("ja01-operator", item_id, "sign")
+    with app.app_context():
+        item = item_row(item_id)
+        assert item.stage == "handle" and item.due_at == item.close_due_at  # the real deadline, not reset
+    run_supervision(app)
+    assert [level for key, level in alerts(app, item_id) if key.startswith("handle:")] == [
+        "remind", "overdue", "escalate"]
