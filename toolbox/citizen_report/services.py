@@ -349,9 +349,11 @@ def _tell_follow_up(report: CitizenReport) -> None:
     userids = unit_staff(item.dispatch_unit, (Role.OPERATOR, Role.MANAGER))
     if not userids:
         return
+    hint = "。"
+    if item.state == "visiting":
+        hint = "。可据此回访或重办。" if report.rating == "unsatisfied" else "。可据此完成回访。"
     text = (f"【随手拍回访】市民对工单 {item.number}（{item.title}）的评价：{RATINGS[report.rating]}"
-            + (f"。意见：{report.rating_comment}" if report.rating_comment else "")
-            + ("。可据此完成回访。" if item.state == "visiting" else "。"))
+            + (f"。意见：{report.rating_comment}" if report.rating_comment else "") + hint)
     delay_after_commit(send_text_message, userids, text)
 
 
