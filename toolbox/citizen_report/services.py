@@ -251,6 +251,22 @@ def decide(report: CitizenReport, join: bool) -> CitizenReport:
     return report
 
 
+DRAFT_ANSWER_MINUTES = 30
+
+
+def settle_stale_drafts(now: datetime | None = None) -> int:
+    """Drafts the citizen left unanswered for DRAFT_ANSWER_MINUTES join the open report (or, if it has
+    been handled meanwhile, are filed on their own): a closed browser never loses a report."""
+    cutoff = (now or utcnow()) - timedelta(minutes=DRAFT_ANSWER_MINUTES)
+    ids = db.session.execute(select(CitizenReport.id).where(
+        CitizenReport.status == ReportStatus.DRAFT, CitizenReport.created_at < cutoff)).scalars().all()
+    for report_id in ids:
+        report = db.session.get(CitizenReport, report_id)
+        if report is not None and report.status == ReportStatus.DRAFT:
+            decide(report, join=True)
+    return len(ids)
+
+
 # --- tracking -----------------------------------------------------------------------------------
 
 def _work_item(report: CitizenReport):

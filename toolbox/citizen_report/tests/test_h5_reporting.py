@@ -283,3 +283,17 @@ def test_a_citizen_rating_reaches_the_follow_up_staff_on_wecom(app, client, auth
     sent = wecom_sim.messages()[before:]
     texts = [m for m in sent if number in str(m) and "不满意" in str(m)]
     assert texts and "还有积水" in str(texts[0]) and "ja-operator" in str(texts[0])
+
+
+def test_an_unanswered_duplicate_offer_joins_the_open_report_later(app, client, place):
+    from app.jobs import PERIODIC_JOBS
+    from toolbox.citizen_report.services import settle_stale_drafts
+
+    assert "citizen_report.settle_drafts" in PERIODIC_JOBS
+    first = tracking_code(submit(client, place, form()))
+    second = tracking_code(submit(client, place, form(description="地砖松动，没人管")))
+    with app.app_context():
+        assert settle_stale_drafts() == 0  # the citizen still has time to answer
+        assert settle_stale_drafts(now=utcnow() + timedelta(minutes=31)) == 1
+        assert the_report(app, second).status == "joined"
+        assert the_report(app, second).work_item_id == the_report(app, first).work_item_id
