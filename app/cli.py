@@ -179,3 +179,8 @@ def import_directory_command(path: str, dry_run: bool, scope_code: str, keep_mis
 
 
 from app import workflow_cli  # noqa: E402,F401 - issue 4: calendar and work-item commands
+
+# isort: split
+from app.places_cli import places_cli  # noqa: E402 - issue 5: `flask toolbox places …`
+
+toolbox_cli.add_command(places_cli)
