@@ -5,3 +5,6 @@ from flask import Blueprint
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
 from miniprogram_api import admin, core, docs, users  # noqa: E402,F401  - routes attach to bp / docs_bp
+
+# isort: split
+from miniprogram_api import search  # noqa: E402,F401  - one-click query (/api/v1/query)
