@@ -194,7 +194,8 @@ def test_a_rolled_back_write_leaves_the_index_untouched(app, client, grid_worker
 
 
 def test_the_same_id_in_two_tools_is_two_documents(app, client, grid_worker):
-    publish(app, rec(1, "共和新路1号", tool="construction_sites"), rec(1, "共和新路1号", tool="flood_duty", type="point"))
+    publish(app, rec(1, "共和新路1号", tool="construction_sites"),
+            rec(1, "共和新路1号", tool="flood_duty", type="point"))
     with app.app_context():
         searchable_deleted.send("flood_duty", type="point", id="1")
         db.session.commit()

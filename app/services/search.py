@@ -460,6 +460,10 @@ def _results(rows, terms: list[Term]) -> list[dict]:
 
 def _normalised_with_map(value: str) -> tuple[str, list[int]]:
     """normalise(value) char by char, with each output char's index in value."""
+    if unicodedata.is_normalized("NFKC", value):
+        folded = value.casefold()  # case-folding never merges characters
+        if len(folded) == len(value):
+            return folded, list(range(len(value)))  # the usual case: one char for one char
     out: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(value):
