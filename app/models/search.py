@@ -39,7 +39,7 @@ class SearchDoc(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # When this row was last written by the index (a reindex removes rows it did not rewrite).
     indexed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    tokens: Mapped[str | None] = mapped_column(TSVECTOR().with_variant(Text(), "sqlite"))
+    tokens: Mapped[str | None] = mapped_column(TSVECTOR().with_variant(Text(), "sqlite"), deferred=True)
 
     __table_args__ = (
         UniqueConstraint("tool", "type", "record_id", name="uq_search_doc_record"),

@@ -611,8 +611,8 @@ def rebuild(only: Iterable[str] | None = None, *, prune: bool = False,
         state["removed"] += removed
         state["total"] = max(state["total"], state["done"])
         report()
-    if prune and not only:
-        removed = db.session.execute(delete(SearchDoc).where(SearchDoc.tool.not_in(names))).rowcount
+    if prune:
+        removed = db.session.execute(delete(SearchDoc).where(SearchDoc.tool.not_in(list(available)))).rowcount
         db.session.commit()
         state["removed"] += removed
     state["source"] = None
