@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -193,8 +194,8 @@ def typical_queries(db, user, rng: random.Random, count: int) -> list[str]:
             queries.append(road)                                    # a road name
         elif choice < 0.6:
             queries.append(address.split("弄")[0].split("号")[0] + "号")  # an address
-        elif choice < 0.8:
-            queries.append(title[:4])                               # a name fragment
+        elif choice < 0.8 and (name := re.match(r"[\u4e00-\u9fff]{2,}", title)):
+            queries.append(name.group()[:4])                        # a name fragment (community, road)
         else:
             queries.append(rng.choice(["脚手架", "外墙 脱落", "积水", "占道经营", "扬尘", "空鼓", "井盖"]))
     rng.shuffle(queries)
