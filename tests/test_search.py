@@ -156,6 +156,12 @@ def test_separated_admin_roles_do_not_widen_the_scope(client, auth, scoped_docs,
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "role_required"
 
 
+def test_scope_tokens_in_the_index_cannot_be_searched_for(client, auth, scoped_docs):
+    headers = auth.headers("ja-operator")
+    for q in ("org_ja01g01", "orgja01g01", "org ja01g01"):
+        assert query(client, headers, q)["total"] == 0
+
+
 def test_org_filter_narrows_within_scope_and_refuses_outside(client, auth, scoped_docs):
     street = auth.headers("ja01-operator")
     assert set(ids(query(client, street, "共和新路", org="JA01G01"))) == {"grid11", "committee111", "committee112"}

@@ -136,9 +136,12 @@ FIELDS = ("title", "address", "text")
 
 
 def scope_token(path: str) -> str:
-    """The index token standing for "inside this org unit's subtree" (org_ja05g03)."""
+    """The index token standing for "inside this org unit's subtree": org_ja05g03.
+
+    tokenise() never yields "_", so no query text can produce or match a scope token.
+    """
     code = path.rstrip("/").rsplit("/", 1)[-1]
-    return "org" + re.sub(r"[^0-9a-z]", "", code.lower())
+    return "org_" + re.sub(r"[^0-9a-z]", "", code.lower())
 
 
 def scope_tokens(org_path: str) -> list[str]:
@@ -237,7 +240,7 @@ class SqliteBackend:
         parts = []
         for term in terms:
             phrase = '"' + " ".join(term.tokens) + '"' + ("*" if term.kind == "prefix" else "")
-            parts.append(f"{self._COLUMNS[field]} : {phrase}" if field else phrase)
+            parts.append(f"{self._COLUMNS[field] if field else '{title address body}'} : {phrase}")
         return " AND ".join(parts)
 
     def _matches(self, query: str) -> ColumnElement[bool]:
@@ -270,7 +273,7 @@ _FTS_DELETE = (f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, title, address, bo
                f"SELECT 'delete', old.id, {_FTS_VALUES.format(r='old')} WHERE old.tokens IS NOT NULL;")
 _SQLITE_DDL = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(title, address, body, scope, content='', "
-    "tokenize='unicode61 remove_diacritics 0')",
+    """tokenize="unicode61 remove_diacritics 0 tokenchars '_'")""",
     f"CREATE TRIGGER IF NOT EXISTS search_doc_fts_insert AFTER INSERT ON search_doc BEGIN {_FTS_INSERT} END",
     f"CREATE TRIGGER IF NOT EXISTS search_doc_fts_delete AFTER DELETE ON search_doc BEGIN {_FTS_DELETE} END",
     f"CREATE TRIGGER IF NOT EXISTS search_doc_fts_update AFTER UPDATE OF tokens ON search_doc "
