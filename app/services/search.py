@@ -29,7 +29,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from markupsafe import escape
-from sqlalchemy import BigInteger, Integer, case, cast, column, delete, func, null, select, table, text, union_all
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    bindparam,
+    case,
+    cast,
+    column,
+    delete,
+    func,
+    null,
+    select,
+    table,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.sql.elements import ColumnElement
@@ -335,8 +350,6 @@ def _row(record: SearchableRecord, backend, now: datetime) -> dict:
 
 
 def _upsert_statement(backend):
-    from sqlalchemy import bindparam
-
     insert = postgresql.insert if backend.name == "postgresql" else sqlite.insert
     columns = ("tool", "type", "record_id", "org_path", "title", "address", "text", "status",
                "updated_at", "indexed_at")
@@ -428,17 +441,19 @@ def search(user, q: str, filters: SearchFilters | None = None, page: int = 1, pe
         .limit(per_page).offset((page - 1) * per_page).subquery()
     rows = db.session.execute(union_all(
         select(matched.c.tool, matched.c.status, func.count().label("n"), cast(null(), BigInteger).label("id"),
-               cast(null(), Integer).label("quality")).group_by(matched.c.tool, matched.c.status),
-        select(page_rows.c.tool, page_rows.c.status, cast(null(), BigInteger), page_rows.c.id, page_rows.c.quality),
+               cast(null(), Integer).label("quality"), cast(null(), DateTime(timezone=True)).label("updated_at"))
+        .group_by(matched.c.tool, matched.c.status),
+        select(page_rows.c.tool, page_rows.c.status, cast(null(), BigInteger), page_rows.c.id, page_rows.c.quality,
+               page_rows.c.updated_at),
     )).all()
 
     by_tool: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
     total = 0
-    hits: list[tuple[int, int]] = []
-    for tool, status, n, doc_id, doc_quality in rows:
+    hits: list[tuple[int, int, datetime]] = []
+    for tool, status, n, doc_id, doc_quality, updated_at in rows:
         if doc_id is not None:
-            hits.append((doc_id, doc_quality))
+            hits.append((doc_id, doc_quality, _aware(updated_at)))
             continue
         tool_ok = filters.tool is None or tool == filters.tool
         status_ok = filters.status is None or status == filters.status
@@ -450,7 +465,8 @@ def search(user, q: str, filters: SearchFilters | None = None, page: int = 1, pe
             total += n
     docs = {d.id: d for d in db.session.execute(
         select(SearchDoc).where(SearchDoc.id.in_([h[0] for h in hits]))).scalars()} if hits else {}
-    items = _results([(docs[doc_id], doc_quality) for doc_id, doc_quality in hits if doc_id in docs], terms)
+    hits.sort(key=lambda h: (h[1], h[2], h[0]), reverse=True)  # UNION ALL promises no order
+    items = _results([(docs[doc_id], doc_quality) for doc_id, doc_quality, _ in hits if doc_id in docs], terms)
     return {
         "query": q.strip(),
         "terms": [t.literal for t in terms],
@@ -659,6 +675,7 @@ def rebuild(only: Iterable[str] | None = None, *, prune: bool = False,
         db.session.commit()
         state["indexed"][name] = count
         state["removed"] += removed
+        log.info("reindex %s: %d documents written, %d stale removed", name, count, removed)
         state["total"] = max(state["total"], state["done"])
         report()
     if prune:
