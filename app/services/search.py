@@ -313,13 +313,15 @@ def create_backend_ddl(bind) -> None:
     """Create what the index needs beyond plain tables: FTS5 table + triggers, or the GIN index.
 
     Runs after ``db.create_all()`` (DDL event on search_doc); the Alembic migration that creates
-    search_doc must call it too: ``create_backend_ddl(op.get_bind())``. Idempotent.
+    search_doc must call it too: ``create_backend_ddl(op)`` (or ``op.get_bind()``). Idempotent.
     """
+    bind = bind.get_bind() if hasattr(bind, "get_bind") else bind
     backend_for(bind.dialect.name).create_ddl(bind)
 
 
 def drop_backend_ddl(bind) -> None:
     """Undo create_backend_ddl (call before dropping search_doc in a downgrade)."""
+    bind = bind.get_bind() if hasattr(bind, "get_bind") else bind
     backend_for(bind.dialect.name).drop_ddl(bind)
 
 
