@@ -298,3 +298,12 @@ def test_query_is_in_the_openapi_document(client):
     spec = client.get("/api/openapi.json").get_json()
     operation = spec["paths"]["/api/v1/query"]["get"]
     assert "400" in operation["responses"] and operation["security"]
+
+
+def test_backend_ddl_can_run_again_as_a_migration_would(app, client, grid_worker):
+    from app.services.search import create_backend_ddl
+
+    with app.app_context(), db.engine.begin() as connection:
+        create_backend_ddl(connection)  # already made by create_all: must be a no-op, not an error
+    publish(app, rec(1, "共和新路1234号"))
+    assert ids(query(client, grid_worker, "共和新路")) == ["1"]
