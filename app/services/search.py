@@ -33,6 +33,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Integer,
+    and_,
     bindparam,
     case,
     cast,
@@ -222,10 +223,19 @@ class PostgresBackend:
         return SearchDoc.tokens.op("@@")(cast(query, TSQUERY))
 
     def match(self, terms: list[Term], scopes: list[list[str]] = ()) -> ColumnElement[bool]:
-        query = self._tsquery(terms)
+        # A one-character prefix (号 in 威海路1451号) expands to every lexeme starting with it, often
+        # most of the index: when other terms narrow the search, check it on their matches instead
+        # (tokens || '' is not the indexed expression, so the planner cannot use the GIN for it).
+        indexed = [t for t in terms if t.kind != "prefix"] or terms
+        checked = [t for t in terms if t not in indexed]
+        query = self._tsquery(indexed)
         for alternatives in scopes:
             query += " & (" + " | ".join(self._lexeme(t) for t in alternatives) + ")"
-        return self._matches(query)
+        condition = self._matches(query)
+        if checked:
+            unindexed = SearchDoc.tokens.op("||")(cast("", TSVECTOR))
+            condition = and_(condition, unindexed.op("@@")(cast(self._tsquery(checked), TSQUERY)))
+        return condition
 
     def quality(self, terms: list[Term]):
         return case((self._matches(self._tsquery(terms, "A")), 3),
