@@ -97,6 +97,12 @@ def test_single_character_finds_it_anywhere_in_a_word(app, client, grid_worker):
     assert sorted(ids(query(client, grid_worker, "路"))) == ["1", "2"]
 
 
+def test_a_single_character_beside_other_terms_is_still_required(app, client, grid_worker):
+    publish(app, rec(1, "共和新路1234号"), rec(2, "共和新路1234弄"), rec(3, "共和新路1234号楼"))
+    assert sorted(ids(query(client, grid_worker, "共和新路1234号"))) == ["1", "3"]
+    assert ids(query(client, grid_worker, "1234弄")) == ["2"]
+
+
 def test_terms_are_all_required(app, client, grid_worker):
     publish(app, rec(1, "共和新路工地", text="脚手架未设防护网"), rec(2, "共和新路工地", text="围挡破损"))
     assert ids(query(client, grid_worker, "共和新路 脚手架")) == ["1"]
