@@ -4,16 +4,16 @@ from flask import Blueprint
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
-from miniprogram_api import admin, core, docs, users  # noqa: E402,F401  - routes attach to bp / docs_bp
-
-# isort: split
-from miniprogram_api import auth  # noqa: E402,F401 - WeCom login, logout, OAuth
-
-# isort: split
-from miniprogram_api import directory  # noqa: E402,F401 - staff import and WeCom sync (security admin)
-
-# isort: split
-from miniprogram_api import work_items  # noqa: E402,F401 - issue 4: /work-items
-
-# isort: split
-from miniprogram_api import media, places  # noqa: E402,F401 - issue 5: photos, places (静安码)
+# Each module attaches its routes to bp (docs to docs_bp); imported for that effect.
+from miniprogram_api import (  # noqa: E402,F401
+    admin,  # tool enablement, audit log
+    auth,  # WeCom login, logout, OAuth
+    core,  # org units, me, toolbox
+    directory,  # staff import and WeCom sync (security admin)
+    docs,  # /api/openapi.json, /api/docs
+    media,  # photos
+    places,  # Jing'an codes, QR codes, posters
+    search,  # one-click query (/api/v1/query)
+    users,  # staff directory
+    work_items,  # work items, approvals, calendar
+)
