@@ -10,10 +10,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import UTCDateTime, db
 from app.models.base import TimestampMixin
 
 
@@ -48,7 +48,7 @@ class Attachment(TimestampMixin, db.Model):
     # Black-out rectangles as fractions of the image: [{"x":0.1,"y":0.2,"w":0.3,"h":0.1}, ...]
     redactions: Mapped[list] = mapped_column(JSON, default=list)
     released: Mapped[bool] = mapped_column(Boolean, default=False)
-    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     # Unguessable handle for the public URL of a released photo.
     public_token: Mapped[str] = mapped_column(String(32), unique=True, default=_public_token)

@@ -12,7 +12,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import UTCDateTime, db
 from app.models.base import TimestampMixin, utcnow
 from app.models.org import OrgUnit
 from app.models.users import User
@@ -67,18 +66,18 @@ class WorkItem(TimestampMixin, db.Model):
     # Time limits: the current stage's deadline and the overall close deadline.
     stage: Mapped[str | None] = mapped_column(String(32))      # sign / handle / rehandle / None
     stage_seq: Mapped[int] = mapped_column(Integer, default=0)  # bumps every time a stage starts
-    stage_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stage_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     close_days: Mapped[int] = mapped_column(Integer)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)
-    close_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    close_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 督办
-    first_contact_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     result: Mapped[str | None] = mapped_column(Text)              # the last 反馈
     satisfaction: Mapped[str | None] = mapped_column(String(16))  # 回访
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_action_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_action_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Optimistic locking: two concurrent writers, exactly one wins.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
@@ -106,7 +105,7 @@ class WorkItemEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     work_item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     action: Mapped[str] = mapped_column(String(32))
     from_state: Mapped[str | None] = mapped_column(String(32))
     to_state: Mapped[str | None] = mapped_column(String(32))
@@ -142,13 +141,13 @@ class WorkItemApproval(TimestampMixin, db.Model):
     card_userids: Mapped[list] = mapped_column(JSON, default=list)
     # The code that may update the card once: from sending it, or from the tap's callback event.
     response_code: Mapped[str | None] = mapped_column(String(255))
-    response_code_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    card_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    response_code_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    card_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_via: Mapped[str | None] = mapped_column(String(16))  # card / api
     decision_note: Mapped[str | None] = mapped_column(Text)
-    card_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    card_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     card_update_mode: Mapped[str | None] = mapped_column(String(16))  # updated / message
 
     work_item: Mapped[WorkItem] = relationship(back_populates="approvals")
@@ -169,7 +168,7 @@ class WorkItemAlert(db.Model):
     work_item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id", ondelete="CASCADE"), index=True)
     stage_key: Mapped[str] = mapped_column(String(48))  # e.g. "sign:1"
     level: Mapped[str] = mapped_column(String(16))      # remind / overdue / escalate
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     userids: Mapped[list] = mapped_column(JSON, default=list)
 
 

@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from markupsafe import escape
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     Integer,
     and_,
     bindparam,
@@ -51,7 +50,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.errors import ApiError
-from app.extensions import db
+from app.extensions import UTCDateTime, db
 from app.jobs import job
 from app.models.base import utcnow
 from app.models.search import FTS_TABLE, SearchDoc
@@ -453,7 +452,7 @@ def search(user, q: str, filters: SearchFilters | None = None, page: int = 1, pe
         .limit(per_page).offset((page - 1) * per_page).subquery()
     rows = db.session.execute(union_all(
         select(matched.c.tool, matched.c.status, func.count().label("n"), cast(null(), BigInteger).label("id"),
-               cast(null(), Integer).label("quality"), cast(null(), DateTime(timezone=True)).label("updated_at"))
+               cast(null(), Integer).label("quality"), cast(null(), UTCDateTime()).label("updated_at"))
         .group_by(matched.c.tool, matched.c.status),
         select(page_rows.c.tool, page_rows.c.status, cast(null(), BigInteger), page_rows.c.id, page_rows.c.quality,
                page_rows.c.updated_at),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import UTCDateTime, db
 from app.models.base import TimestampMixin
 from app.models.place import Place
 from app.services.crypto import EncryptedString, mask_mobile
@@ -51,10 +51,10 @@ class CitizenReport(TimestampMixin, db.Model):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     rating: Mapped[str | None] = mapped_column(String(16))  # satisfied | basic | unsatisfied
     rating_comment: Mapped[str | None] = mapped_column(Text)
-    rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     open311_token: Mapped[str | None] = mapped_column(String(40), unique=True)
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("citizen_report_api_keys.id"))
-    anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     place: Mapped[Place | None] = relationship(lazy="joined")
     joined_report: Mapped[CitizenReport | None] = relationship(remote_side=[id])
@@ -75,7 +75,7 @@ class Open311ApiKey(TimestampMixin, db.Model):
     key_prefix: Mapped[str] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(String(64))
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "key_prefix": self.key_prefix, "active": self.active,
