@@ -9,7 +9,7 @@ PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 export FLASK_APP := wsgi
 
-.PHONY: run test lint install services migrate seed worker scheduler bench clean system-packages
+.PHONY: run test lint install services migrate seed worker scheduler bench clean system-packages browser-packages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -36,10 +36,13 @@ services:
 system-packages:
 	@bash scripts/ensure_system_packages.sh
 
+browser-packages:
+	@bash scripts/ensure_system_packages.sh browser
+
 lint: install
 	$(BIN)/ruff check .
 
-test: install services system-packages lint
+test: install services browser-packages lint
 	$(BIN)/python -m pytest
 
 worker: install

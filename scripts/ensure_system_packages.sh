@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Debian packages some features need, installed when absent (make run / make test):
-#   chromium + chromium-driver  the citizen H5 browser test (@pytest.mark.browser)
-#   fonts-wqy-zenhei            Chinese text on the printable Jing'an code posters
+# Debian packages some features need, installed when absent:
+#   fonts-wqy-zenhei            Chinese text on the printable Jing'an code posters (make run, make test)
+#   chromium + chromium-driver  the citizen H5 browser test, only with the argument "browser" (make test)
 # Never fails: without them, posters answer 503 cjk_font_missing and the browser test is skipped.
 set -u
 want=()
-[ -x /usr/bin/chromium ] || want+=(chromium)
-[ -x /usr/bin/chromedriver ] || want+=(chromium-driver)
+if [ "${1:-}" = "browser" ]; then
+  [ -x /usr/bin/chromium ] || want+=(chromium)
+  [ -x /usr/bin/chromedriver ] || want+=(chromium-driver)
+fi
 font=""
 for f in /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc; do
   [ -e "$f" ] && font="$f"
