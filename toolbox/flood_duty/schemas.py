@@ -1,0 +1,238 @@
+"""Schemas of flood and typhoon duty, with Chinese messages for the mini-app."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from app.api import PageArgs
+from toolbox.flood_duty.models import DUTIES, HAZARDS, LEVELS, RESOURCE_KINDS
+
+
+def _msgs(label: str) -> dict:
+    return {"required": f"请填写{label}", "null": f"{label}不能为空", "invalid": f"{label}格式不正确"}
+
+
+def _text(label: str, max_len: int, required: bool = True, **kw):
+    return fields.String(required=required, error_messages=_msgs(label),
+                         validate=validate.Length(min=1 if required else 0, max=max_len,
+                                                  error=f"{label}长度须在 {{min}} 至 {{max}} 个字之间"), **kw)
+
+
+def _choice(label: str, choices, **kw):
+    names = "、".join(f"{k}（{v}）" for k, v in choices.items())
+    return fields.String(error_messages=_msgs(label), validate=validate.OneOf(
+        list(choices), error=f"{label}须为：{names}"), **kw)
+
+
+
+
+class ZhSchema(Schema):
+    error_messages = {"unknown": "不支持的字段", "type": "格式不正确，应为 JSON 对象"}
+
+
+class RosterMemberIn(ZhSchema):
+    userid = _text("人员账号", 64)
+    duty = _choice("值班职责", DUTIES, load_default="on_duty")
+
+
+class RosterIn(ZhSchema):
+    org_unit = _text("所属单位代码", 32)
+    name = _text("班次名称", 100)
+    shift_start = fields.AwareDateTime(required=True, error_messages={
+        **_msgs("班次开始时间"), "naive": "班次开始时间须带时区，例如 2026-07-01T08:00:00+08:00"})
+    shift_end = fields.AwareDateTime(required=True, error_messages={
+        **_msgs("班次结束时间"), "naive": "班次结束时间须带时区，例如 2026-07-02T08:00:00+08:00"})
+    activate_from = _choice("启动等级", {k: v for k, v in LEVELS.items() if k != "none"}, load_default="blue")
+    note = _text("备注", 500, required=False, load_default="")
+    members = fields.List(fields.Nested(RosterMemberIn), required=True, error_messages=_msgs("值班人员"),
+                          validate=validate.Length(min=1, max=5000, error="值班人员须为 {min} 至 {max} 人"))
+
+
+class RosterUpdate(RosterIn):
+    class Meta:
+        exclude = ("org_unit",)
+
+
+class RosterQuery(PageArgs):
+    org_unit = fields.String(metadata={"description": "only rosters under this unit code"})
+    on_shift = fields.Boolean(metadata={"description": "only rosters whose shift is on now"})
+
+
+class LevelIn(ZhSchema):
+    org_unit = _text("预警范围（全区 JA 或街镇代码）", 32, load_default="JA", required=False)
+    level = _choice("预警等级", LEVELS, required=True)
+    hazard = _choice("灾害类型", HAZARDS, load_default="rainstorm")
+    message = _text("预警说明", 500, required=False, load_default="")
+
+
+class WarningQuery(PageArgs):
+    active = fields.Boolean(metadata={"description": "only warnings in force"})
+
+
+class ConfirmIn(ZhSchema):
+    lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90, error="纬度超出范围"))
+    lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180, error="经度超出范围"))
+    note = _text("签到备注", 200, required=False, allow_none=True)
+
+
+class OverviewQuery(PageArgs):
+    people = fields.String(load_default="unconfirmed", validate=validate.OneOf(["unconfirmed", "all", "none"]),
+                           metadata={"description": "list unconfirmed people (default), all, or none"})
+
+
+class PointIn(ZhSchema):
+    org_unit = _text("所属单位代码", 32)
+    name = _text("积水点名称", 100)
+    address = _text("地址", 200)
+    lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90, error="纬度超出范围"))
+    lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180, error="经度超出范围"))
+    threshold_cm = fields.Integer(allow_none=True, error_messages=_msgs("警戒水深"),
+                                  validate=validate.Range(1, 300, error="警戒水深须在 {min} 至 {max} 厘米之间"))
+
+
+class PointUpdate(PointIn):
+    class Meta:
+        exclude = ("org_unit",)
+
+
+class PointQuery(PageArgs):
+    waterlogged = fields.Boolean(metadata={"description": "only points at or above their threshold"})
+    q = fields.String(validate=validate.Length(max=100))
+
+
+class ReportIn(ZhSchema):
+    depth_cm = fields.Integer(required=True, error_messages=_msgs("积水深度"),
+                              validate=validate.Range(0, 500, error="积水深度须在 {min} 至 {max} 厘米之间"))
+    note = _text("情况说明", 500, required=False, load_default="")
+    photo_ids = fields.List(fields.Integer(), load_default=list, error_messages=_msgs("照片"),
+                            validate=validate.Length(max=3, error="每次上报最多 3 张照片"))
+
+
+class ResourceIn(ZhSchema):
+    kind = _choice("物资类型", RESOURCE_KINDS, required=True)
+    quantity = fields.Integer(required=True, error_messages=_msgs("数量"),
+                              validate=validate.Range(0, 100000, error="数量须在 {min} 至 {max} 之间"))
+    unit = _text("计量单位", 16, required=False, load_default="个")
+    note = _text("备注", 200, required=False, load_default="")
+
+
+# --- output ----------------------------------------------------------------------------------------
+
+class FloodUnitRef(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class FloodPersonRef(Schema):
+    userid = fields.String(attribute="wecom_userid")
+    name = fields.String()
+
+
+class RosterMemberOut(Schema):
+    user = fields.Nested(FloodPersonRef)
+    duty = fields.String()
+
+
+class RosterOut(Schema):
+    id = fields.Integer()
+    org_unit = fields.Nested(FloodUnitRef)
+    name = fields.String()
+    shift_start = fields.DateTime()
+    shift_end = fields.DateTime()
+    activate_from = fields.String()
+    note = fields.String()
+    members = fields.List(fields.Nested(RosterMemberOut))
+
+
+class WarningOut(Schema):
+    id = fields.Integer()
+    org_unit = fields.Nested(FloodUnitRef)
+    level = fields.String()
+    level_name = fields.Function(lambda w: LEVELS[w.level])
+    previous_level = fields.String()
+    hazard = fields.String()
+    message = fields.String()
+    active = fields.Boolean()
+    set_by = fields.Nested(FloodPersonRef)
+    set_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    calls_count = fields.Integer()
+    recipients_count = fields.Integer()
+    batches_total = fields.Integer()
+    batches_sent = fields.Integer()
+    messages_done_at = fields.DateTime(allow_none=True)
+
+
+class DutyCallOut(Schema):
+    id = fields.Integer()
+    warning_id = fields.Integer()
+    user = fields.Nested(FloodPersonRef)
+    org_unit = fields.Nested(FloodUnitRef)
+    duty = fields.String()
+    notified_at = fields.DateTime(allow_none=True)
+    confirmed_at = fields.DateTime(allow_none=True)
+
+
+class MyDutyOut(DutyCallOut):
+    warning = fields.Nested(WarningOut)
+
+
+class UnitOverviewOut(Schema):
+    org_unit = fields.Nested(FloodUnitRef)
+    called = fields.Integer()
+    confirmed = fields.Integer()
+    unconfirmed = fields.Integer()
+    people = fields.List(fields.Nested(DutyCallOut))
+
+
+class ResourceOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    kind_name = fields.Function(lambda r: RESOURCE_KINDS.get(r.kind, r.kind))
+    quantity = fields.Integer()
+    unit = fields.String()
+    note = fields.String()
+
+
+class PointOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    address = fields.String()
+    lat = fields.Float(allow_none=True)
+    lng = fields.Float(allow_none=True)
+    org_unit = fields.Nested(FloodUnitRef)
+    threshold_cm = fields.Integer()
+    place_code = fields.String(allow_none=True)
+    last_depth_cm = fields.Integer(allow_none=True)
+    last_reported_at = fields.DateTime(allow_none=True)
+    waterlogged = fields.Boolean()
+    open_work_item_id = fields.Integer(allow_none=True)
+    open_work_item_number = fields.String(allow_none=True)
+    resources = fields.List(fields.Nested(ResourceOut))
+
+
+class ReportOut(Schema):
+    id = fields.Integer()
+    point_id = fields.Integer()
+    depth_cm = fields.Integer()
+    note = fields.String()
+    photo_ids = fields.List(fields.Integer())
+    reporter = fields.Nested(FloodPersonRef)
+    reported_at = fields.DateTime()
+    escalated = fields.Boolean()
+    work_item_id = fields.Integer(allow_none=True)
+    work_item_number = fields.String(allow_none=True)
+
+
+def page_of(item_schema: type[Schema], **extra) -> type[Schema]:
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item_schema)), "page": fields.Integer(), "per_page": fields.Integer(),
+        "total": fields.Integer(), "pages": fields.Integer(), **extra}, name=f"{item_schema.__name__}Page")
+
+
+RosterPage = page_of(RosterOut)
+WarningPage = page_of(WarningOut)
+MyDutyPage = page_of(MyDutyOut)
+PointPage = page_of(PointOut)
+ReportPage = page_of(ReportOut)
+OverviewPage = page_of(UnitOverviewOut, warning=fields.Nested(WarningOut), totals=fields.Dict())
