@@ -35,6 +35,19 @@ def from_environment() -> dict:
         # Field encryption for personal data; derived from SECRET_KEY when unset (dev only).
         "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY") or None,
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 32 * 1024 * 1024),
+        # Photos and media (issue 5): originals are private, stored by content hash under MEDIA_ROOT.
+        "MEDIA_ROOT": os.environ.get("MEDIA_ROOT") or str(INSTANCE_DIR / "media"),
+        "PHOTO_MAX_BYTES": _int("PHOTO_MAX_BYTES", 10 * 1024 * 1024),
+        "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_PIXELS", 50_000_000),
+        "PHOTO_MAX_SIDE": _int("PHOTO_MAX_SIDE", 1600),
+        "PHOTO_THUMB_SIDE": _int("PHOTO_THUMB_SIDE", 320),
+        # Citizen reporting via the Jing'an code (静安码随手拍).
+        "CITIZEN_PRIVACY_NOTICE_VERSION": os.environ.get("CITIZEN_PRIVACY_NOTICE_VERSION", "2026-01"),
+        "CITIZEN_REOPEN_DAYS": _int("CITIZEN_REOPEN_DAYS", 7),
+        "CITIZEN_DUPLICATE_WINDOW_HOURS": _int("CITIZEN_DUPLICATE_WINDOW_HOURS", 72),
+        "CITIZEN_ANONYMISE_AFTER_MONTHS": _int("CITIZEN_ANONYMISE_AFTER_MONTHS", 6),
+        "CITIZEN_RATE_LIMIT": os.environ.get("CITIZEN_RATE_LIMIT", "5/600"),  # reports per client per seconds
+        "CJK_FONT_PATH": os.environ.get("CJK_FONT_PATH") or None,
         # API tokens: absolute lifetime and idle timeout (graded protection asks for both).
         "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 8 * 3600),
         "TOKEN_IDLE_SECONDS": _int("TOKEN_IDLE_SECONDS", 30 * 60),

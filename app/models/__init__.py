@@ -10,3 +10,5 @@ __all__ = [
     "ApiToken", "AuditHead", "AuditLog", "Membership", "OrgLevel", "OrgUnit", "Role",
     "SEPARATED_ADMIN_ROLES", "ToolSetting", "User",
 ]
+from app.models.attachment import Attachment  # noqa: E402,F401 - issue 5
+from app.models.place import Place, PlacePosterBatch  # noqa: E402,F401 - issue 5
