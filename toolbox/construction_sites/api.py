@@ -17,13 +17,13 @@ from toolbox.construction_sites import services
 from toolbox.construction_sites.models import CHECKLIST, Inspection, Site
 from toolbox.construction_sites.schemas import (
     ChecklistLineOut,
-    CloseIn,
-    ContactsOut,
-    InspectionIn,
-    InspectionOut,
-    InspectionPage,
+    SiteCloseIn,
+    SiteContactsOut,
     SiteDetailOut,
     SiteIn,
+    SiteInspectionIn,
+    SiteInspectionOut,
+    SiteInspectionPage,
     SiteOut,
     SitePage,
     SiteQuery,
@@ -35,7 +35,7 @@ TAGS = ("construction_sites",)
 MANAGING_ROLES = ("operator", "manager")  # register, edit and close sites
 
 _site_out = SiteOut()
-_inspection_out = InspectionOut()
+_inspection_out = SiteInspectionOut()
 
 
 @bp.before_request
@@ -115,18 +115,18 @@ def update_site(site_id: int):
 
 
 @bp.post("/sites/<int:site_id>/close")
-@doc("Close a site (finished or abandoned)", tags=TAGS, body=CloseIn, response=SiteOut, errors=(404, 409))
+@doc("Close a site (finished or abandoned)", tags=TAGS, body=SiteCloseIn, response=SiteOut, errors=(404, 409))
 def close_site(site_id: int):
     """Close a site; it leaves the working lists."""
     site = _site(site_id, *MANAGING_ROLES)
-    data = parse_json(CloseIn())
+    data = parse_json(SiteCloseIn())
     services.close_site(site, data["reason"], current_user())
     db.session.commit()
     return jsonify(_site_out.dump(site))
 
 
 @bp.get("/sites/<int:site_id>/contacts")
-@doc("Unmasked owner and contractor phone numbers (audited)", tags=TAGS, response=ContactsOut, errors=(404,))
+@doc("Unmasked owner and contractor phone numbers (audited)", tags=TAGS, response=SiteContactsOut, errors=(404,))
 def site_contacts(site_id: int):
     """Phone numbers in full, for calling the site; every view is audited."""
     site = _site(site_id)
@@ -136,7 +136,7 @@ def site_contacts(site_id: int):
 
 
 @bp.get("/sites/<int:site_id>/inspections")
-@doc("A site's inspections, newest first", tags=TAGS, query=PageArgs, response=InspectionPage, errors=(404,))
+@doc("A site's inspections, newest first", tags=TAGS, query=PageArgs, response=SiteInspectionPage, errors=(404,))
 def list_inspections(site_id: int):
     """Inspection history of one site."""
     site = _site(site_id)
@@ -148,11 +148,11 @@ def list_inspections(site_id: int):
 
 @bp.post("/sites/<int:site_id>/inspections")
 @doc("Record an inspection: every checklist item, photos; failed items become work items", tags=TAGS,
-     body=InspectionIn, response=InspectionOut, status=201, errors=(404, 409))
+     body=SiteInspectionIn, response=SiteInspectionOut, status=201, errors=(404, 409))
 def create_inspection(site_id: int):
     """Inspect a site."""
     site = _site(site_id)
-    data = parse_json(InspectionIn())
+    data = parse_json(SiteInspectionIn())
     inspection = services.inspect(site, data["items"], current_user(), remarks=data["remarks"],
                                   photo_ids=data["photo_ids"])
     db.session.commit()
@@ -160,7 +160,7 @@ def create_inspection(site_id: int):
 
 
 @bp.get("/inspections/<int:inspection_id>")
-@doc("One inspection", tags=TAGS, response=InspectionOut, errors=(404,))
+@doc("One inspection", tags=TAGS, response=SiteInspectionOut, errors=(404,))
 def get_inspection(inspection_id: int):
     """An inspection with its checklist lines and their work items."""
     inspection = db.session.get(Inspection, inspection_id)

@@ -59,7 +59,7 @@ class SiteUpdate(SiteIn):
         exclude = ("org_unit",)
 
 
-class CloseIn(ZhSchema):
+class SiteCloseIn(ZhSchema):
     reason = _text("关闭原因", 200)
 
 
@@ -71,7 +71,7 @@ class ChecklistLineIn(ZhSchema):
     photo_ids = fields.List(fields.Integer(), load_default=list, error_messages=_msgs("照片"))
 
 
-class InspectionIn(ZhSchema):
+class SiteInspectionIn(ZhSchema):
     items = fields.List(fields.Nested(ChecklistLineIn), required=True, error_messages=_msgs("检查清单"),
                         validate=validate.Length(min=1, error="请填写检查清单"))
     remarks = _text("检查备注", 2000, required=False, load_default="")
@@ -91,7 +91,7 @@ class SiteQuery(PageArgs):
 
 # --- output ----------------------------------------------------------------------------------------
 
-class OrgUnitRef(Schema):
+class SiteUnitRef(Schema):
     code = fields.String()
     name = fields.String()
 
@@ -102,7 +102,7 @@ class SiteOut(Schema):
     address = fields.String()
     lat = fields.Float(allow_none=True)
     lng = fields.Float(allow_none=True)
-    org_unit = fields.Nested(OrgUnitRef)
+    org_unit = fields.Nested(SiteUnitRef)
     owner_name = fields.String()
     owner_contact = fields.String()
     owner_phone = fields.Function(lambda s: mask_mobile(s.owner_phone), metadata={"description": "masked"})
@@ -137,7 +137,7 @@ class ChecklistLineOut(Schema):
     problem_open = fields.Boolean()
 
 
-class InspectionOut(Schema):
+class SiteInspectionOut(Schema):
     id = fields.Integer()
     site_id = fields.Integer()
     inspector = fields.Function(lambda i: {"userid": i.inspector.wecom_userid, "name": i.inspector.name})
@@ -153,7 +153,7 @@ class SiteDetailOut(SiteOut):
     checklist = fields.Dict(metadata={"description": "item code → Chinese name"})
 
 
-class ContactsOut(Schema):
+class SiteContactsOut(Schema):
     owner_contact = fields.String()
     owner_phone = fields.String()
     contractor_contact = fields.String()
@@ -167,4 +167,4 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
 
 
 SitePage = page_of(SiteOut)
-InspectionPage = page_of(InspectionOut)
+SiteInspectionPage = page_of(SiteInspectionOut)
