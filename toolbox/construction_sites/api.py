@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from sqlalchemy import select
 
 from app.api import PageArgs, paginate, parse_args, parse_json
@@ -169,17 +169,3 @@ def get_inspection(inspection_id: int):
     ensure_in_scope(current_user(), inspection.site.org_path)
     return jsonify(_inspection_out.dump(inspection))
 
-
-@bp.post("/photos")
-@doc("Upload one inspection photo (multipart field 'file'); use the returned id in photo_ids", tags=TAGS,
-     status=201, errors=(413, 422))
-def upload_photo():
-    """Photos go through the shared pipeline (validated, EXIF stripped, resized off the request)."""
-    from app.services.photos import accept_upload
-
-    file = request.files.get("file")
-    if file is None:
-        raise ApiError(422, fields={"file": ["请选择要上传的照片"]})
-    attachment = accept_upload(file, uploader_id=current_user().id)
-    db.session.commit()
-    return jsonify({"id": attachment.id, "sha256": attachment.sha256, "status": attachment.status}), 201
