@@ -157,10 +157,11 @@ def _raise_rectification(building: Building, inspection: FacadeInspection, actor
 
 
 def _close_rectification(building: Building, inspection: FacadeInspection, actor) -> None:
-    from app.services.workflow import close_from_source
+    from app.services.verification import close_verified
 
-    close_from_source(building.rectification_work_item_id, actor=actor,
-                      reason=f"复查（排查记录 {inspection.id}）风险等级为{GRADES[inspection.risk_level]}，隐患已整改")
+    close_verified(building.rectification_work_item_id, tool=CODE, actor=actor,
+                   reason=f"复查风险等级为{GRADES[inspection.risk_level]}，外墙隐患已整改",
+                   inspection_id=inspection.id)
     building.rectification_open = False
     inspection.work_item_id = building.rectification_work_item_id
     inspection.work_item_outcome = "closed"
