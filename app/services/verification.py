@@ -20,7 +20,7 @@ from app.services import audit, workflow
 
 def close_verified(item_id: int, *, tool: str, actor, reason: str, **detail) -> WorkItem | None:
     """Close an open work item raised by `tool`; an item already closed is left as it is (returns None)."""
-    item = db.session.get(WorkItem, item_id, with_for_update=True, populate_existing=True)
+    item = db.session.get(WorkItem, item_id, with_for_update={"of": WorkItem}, populate_existing=True)
     if item is None or item.state == "closed":
         return None
     if item.source_tool != tool:
