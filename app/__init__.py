@@ -41,6 +41,8 @@ def create_app(config: Mapping | None = None) -> Flask:
 
     app.register_blueprint(api_v1)
     app.register_blueprint(docs_bp)
+    from app.wecom.callback import bp as wecom_callback_bp
+    app.register_blueprint(wecom_callback_bp)
 
     from toolbox import registry
 

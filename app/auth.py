@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -80,12 +81,39 @@ def _bearer_token() -> str | None:
     return None
 
 
+# The WeCom in-app browser (H5) signs in through OAuth and holds its token in an HttpOnly cookie.
+# A cookie is sent by the browser on its own, so state-changing requests authenticated by it must
+# also carry X-CSRF-Token (the value of the readable CSRF cookie): a cross-site form cannot.
+SESSION_COOKIE = "toolbox_token"
+CSRF_COOKIE = "toolbox_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def csrf_token_for(raw_token: str) -> str:
+    """The CSRF value bound to a session token (no storage needed: an HMAC under SECRET_KEY)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"csrf:" + raw_token.encode(), hashlib.sha256).hexdigest()
+
+
+def _cookie_token(view) -> str | None:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw or getattr(view, "is_public", False):
+        return None  # a stale cookie must not block public views such as login
+    if request.method not in _SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent, csrf_token_for(raw)):
+            raise ApiError(403, "csrf_failed", "页面已失效，请刷新后重试",
+                           "Missing or wrong X-CSRF-Token for a cookie-authenticated request")
+    return raw
+
+
 def authenticate_api_request():
     """before_request: every /api view needs a valid token unless marked @public."""
     if not request.path.startswith("/api/") or request.endpoint is None:
         return None  # unknown URLs fall through to the 404/405 handlers
     view = current_app.view_functions.get(request.endpoint)
-    raw = _bearer_token()
+    raw = _bearer_token() or _cookie_token(view)
     if raw is None:
         if getattr(view, "is_public", False):
             return None

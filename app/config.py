@@ -23,6 +23,16 @@ def _normalise_db_url(url: str) -> str:
     return url
 
 
+def _oauth_base(api_base: str) -> str:
+    """WeCom's authorize URL in production; the simulator's stand-in when the API is local."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(api_base)
+    if parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        return f"{parts.scheme}://{parts.netloc}/connect/oauth2/authorize"
+    return "https://open.weixin.qq.com/connect/oauth2/authorize"
+
+
 def from_environment() -> dict:
     """Return the Flask config mapping built from the environment."""
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'toolbox.db'}"
@@ -60,5 +70,12 @@ def from_environment() -> dict:
         # 43 characters of base64, as WeCom issues EncodingAESKey.
         "WECOM_AES_KEY": os.environ.get("WECOM_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
         "WECOM_API_BASE": os.environ.get("WECOM_API_BASE", "http://127.0.0.1:5001/cgi-bin/"),
+        # WeCom's OAuth authorize page (the in-app browser's login); the simulator serves a stand-in.
+        "WECOM_OAUTH_BASE": os.environ.get("WECOM_OAUTH_BASE") or _oauth_base(
+            os.environ.get("WECOM_API_BASE", "http://127.0.0.1:5001/cgi-bin/")),
+        "WECOM_TIMEOUT": float(os.environ.get("WECOM_TIMEOUT", "10")),
+        # Failed logins allowed per client IP per window before 429.
+        "LOGIN_FAILURE_LIMIT": _int("LOGIN_FAILURE_LIMIT", 10),
+        "LOGIN_FAILURE_WINDOW_SECONDS": _int("LOGIN_FAILURE_WINDOW_SECONDS", 300),
         "TOOLBOX_DISABLED_TOOLS": [s for s in os.environ.get("TOOLBOX_DISABLED_TOOLS", "").split(",") if s],
     }

@@ -1,19 +1,46 @@
-"""`make run`: serve the app with the embedded defaults (and the WeCom simulator, once it exists)."""
+"""`make run`: serve the app with the embedded defaults and, in demo mode, the local WeCom simulator.
+
+The simulator starts on the host and port of WECOM_API_BASE (default 127.0.0.1:5001) when that
+is a loopback address, with the same WECOM_* settings as the app and the app's callback URL, so
+`make run` works end to end whatever WECOM_* values the environment sets. Point WECOM_API_BASE at
+https://qyapi.weixin.qq.com/cgi-bin/ and no simulator is started.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+from urllib.parse import urlsplit
 
 from app import create_app
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def start_simulator(app, app_host: str, app_port: int):
+    """Start the WeCom simulator in a background thread if WECOM_API_BASE is a loopback URL."""
+    from app.wecom.simulator import SimulatorServer, simulator_from_config
+
+    base = urlsplit(app.config["WECOM_API_BASE"])
+    if base.hostname not in LOOPBACK:
+        return None
+    callback_host = "127.0.0.1" if app_host in ("0.0.0.0", "::") else app_host
+    callback_url = f"http://{callback_host}:{app_port}/wecom/callback"
+    server = SimulatorServer(simulator_from_config(app.config, callback_url), base.hostname,
+                             base.port or 80).start()
+    app.logger.info("WeCom simulator on %s (callbacks to %s)", server.url, callback_url)
+    return server
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run Jing'an Toolbox for development.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 5000)))
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--no-simulator", action="store_true", help="do not start the local WeCom simulator")
     args = parser.parse_args()
     app = create_app()
+    if not args.no_simulator:
+        start_simulator(app, args.host, args.port)
     app.run(host=args.host, port=args.port, debug=False, use_reloader=False)
 
 

@@ -198,3 +198,54 @@ def make_user(app):
             db.session.commit()
             return user.id
     return create
+
+
+# --- WeCom: the app over real HTTP, and the local WeCom simulator ------------------------------
+
+class LiveServer:
+    """The test app served over HTTP on a free loopback port (so the simulator can call back)."""
+
+    def __init__(self, app):
+        import threading
+
+        from werkzeug.serving import make_server
+
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="live-server", daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _wecom_sim_server(app, live_server):
+    from app.wecom.simulator import SimulatorServer, simulator_from_config
+
+    server = SimulatorServer(simulator_from_config(app.config, f"{live_server.url}/wecom/callback")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def wecom_sim(app, _wecom_sim_server, live_server):
+    """A running WeCom simulator (fresh state per test) that the app's WeCom client talks to."""
+    from app.wecom import client as wecom_client
+    from app.wecom.simulator import SimulatorClient
+
+    sim = SimulatorClient(_wecom_sim_server.url, f"{live_server.url}/wecom/callback")
+    sim.reset()
+    wecom_client._memory_tokens._data.clear()
+    app.extensions.pop("wecom_clients", None)
+    app.config["WECOM_API_BASE"] = sim.api_base
+    app.config["WECOM_OAUTH_BASE"] = f"{sim.url}/connect/oauth2/authorize"
+    return sim

@@ -48,3 +48,16 @@ def reset(key_prefix: str = "") -> None:
     with _lock:
         for key in [k for k in _memory if k.startswith(f"ratelimit:{key_prefix}")]:
             del _memory[key]
+
+
+def peek(key: str, window_seconds: int) -> tuple[int, int]:
+    """(hits counted so far in the current window, seconds until it resets), without counting one."""
+    bucket = int(time.time() // window_seconds)
+    full_key = f"ratelimit:{key}:{bucket}"
+    retry_after = window_seconds - int(time.time() % window_seconds)
+    conn = get_redis()
+    if conn is not None:
+        value = conn.get(full_key)
+        return (int(value) if value else 0), retry_after
+    with _lock:
+        return _memory.get(full_key, (0, 0))[0], retry_after
