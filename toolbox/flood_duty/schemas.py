@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from marshmallow import Schema, fields, validate
 
 from app.api import PageArgs
 from toolbox.flood_duty.models import DUTIES, HAZARDS, LEVELS, RESOURCE_KINDS
+
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def _msgs(label: str) -> dict:
@@ -38,10 +42,9 @@ class RosterMemberIn(ZhSchema):
 class RosterIn(ZhSchema):
     org_unit = _text("所属单位代码", 32)
     name = _text("班次名称", 100)
-    shift_start = fields.AwareDateTime(required=True, error_messages={
-        **_msgs("班次开始时间"), "naive": "班次开始时间须带时区，例如 2026-07-01T08:00:00+08:00"})
-    shift_end = fields.AwareDateTime(required=True, error_messages={
-        **_msgs("班次结束时间"), "naive": "班次结束时间须带时区，例如 2026-07-02T08:00:00+08:00"})
+    shift_start = fields.AwareDateTime(required=True, default_timezone=BEIJING, error_messages=_msgs("班次开始时间"),
+                                       metadata={"description": "ISO 8601; without an offset it is Beijing time"})
+    shift_end = fields.AwareDateTime(required=True, default_timezone=BEIJING, error_messages=_msgs("班次结束时间"))
     activate_from = _choice("启动等级", {k: v for k, v in LEVELS.items() if k != "none"}, load_default="blue")
     note = _text("备注", 500, required=False, load_default="")
     members = fields.List(fields.Nested(RosterMemberIn), required=True, error_messages=_msgs("值班人员"),
