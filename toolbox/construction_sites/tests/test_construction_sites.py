@@ -256,3 +256,21 @@ def test_inspection_photos_must_come_from_the_photo_pipeline(client, site, auth,
     # bound to the site's scope: another worker of the grid's street can now see it, one elsewhere cannot
     assert client.get(f"/api/v1/attachments/{photo}", headers=auth.headers("ja01-operator")).status_code == 200
     assert client.get(f"/api/v1/attachments/{photo}", headers=auth.headers("ja02-operator")).status_code == 404
+
+
+def test_street_operators_are_reminded_daily_of_sites_overdue_for_inspection(client, district, auth, app, wecom_sim):
+    from app.jobs import PERIODIC_JOBS
+    from tests.citizen_support import run_jobs
+    from toolbox.construction_sites.jobs import remind_overdue_inspections
+
+    assert PERIODIC_JOBS["construction_sites.inspection_reminders"].interval_seconds == 24 * 3600
+    headers = auth.headers("ja01-operator")
+    client.post(f"{URL}/sites", json=site_payload(name="久未检查工地"), headers=headers)
+    checked = client.post(f"{URL}/sites", json=site_payload(name="刚检查工地"), headers=headers).get_json()
+    client.post(f"{URL}/sites/{checked['id']}/inspections", json={"items": checklist()}, headers=headers)
+    with app.app_context():
+        assert remind_overdue_inspections() == 1
+    run_jobs(app, "notify")
+    texts = [m for m in wecom_sim.messages() if m["msgtype"] == "text" and "小型工地" in m["text"]["content"]]
+    assert [m["touser"] for m in texts] == ["ja01-operator"]
+    assert "久未检查工地" in texts[0]["text"]["content"] and "刚检查工地" not in texts[0]["text"]["content"]

@@ -150,3 +150,21 @@ def test_buildings_feed_one_click_query(client, b, auth, app):
         assert docs[("building", str(b["id"]))].status == "high"
         assert "整改中" in docs[("building", str(b["id"]))].text
         assert ("inspection", "1") in docs
+
+
+def test_operators_are_reminded_when_a_rectification_deadline_is_near(client, b, auth, app, wecom_sim):
+    from app.models.base import utcnow
+    from tests.citizen_support import run_jobs
+    from toolbox.facade_inspection.jobs import remind_reinspections
+    from toolbox.facade_inspection.models import Building
+
+    inspect(client, auth, b["id"], grades(awnings="high"))
+    with app.app_context():
+        assert remind_reinspections() == 0  # the deadline is days away
+        db.session.get(Building, b["id"]).rectification_due_at = utcnow() + timedelta(hours=12)
+        db.session.commit()
+        assert remind_reinspections() == 1
+    run_jobs(app, "notify")
+    texts = [m for m in wecom_sim.messages() if m["msgtype"] == "text" and "外墙隐患" in m["text"]["content"]]
+    assert [m["touser"] for m in texts] == ["ja01-operator"]
+    assert "昌平路 100 弄 3 号楼" in texts[0]["text"]["content"]
