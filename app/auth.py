@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.errors import ApiError
 from app.extensions import db
@@ -54,7 +55,9 @@ def _unauthenticated(code: str, zh: str, en: str) -> ApiError:
 
 
 def resolve_token(raw: str) -> tuple[User, ApiToken]:
-    row = db.session.execute(select(ApiToken).where(ApiToken.token_hash == _hash(raw))).scalar_one_or_none()
+    row = db.session.execute(
+        select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == _hash(raw))
+    ).scalar_one_or_none()
     if row is None:
         raise _unauthenticated("invalid_token", "登录凭证无效，请重新登录", "The token is invalid")
     now = utcnow()

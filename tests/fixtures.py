@@ -97,14 +97,38 @@ def empty_tables(app) -> None:
                     conn.execute(text(f"DELETE FROM {table}"))
 
 
+def close_app(app) -> None:
+    """Release an app's database and Redis connections (unclosed ones are test errors)."""
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if app.extensions.get("redis") is not None:
+        app.extensions["redis"].close()
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     app = create_app(config_for_tests(tmp_path_factory.mktemp("db")))
     reset_schema(app)
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    close_app(app)
+
+
+@pytest.fixture
+def make_app(app, tmp_path):
+    """Factory for a second app on the same database with other settings; closed after the test."""
+    apps = []
+
+    def create(**overrides):
+        config = {**config_for_tests(tmp_path), "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                  **overrides}
+        new_app = create_app(config)
+        apps.append(new_app)
+        return new_app
+
+    yield create
+    for created in apps:
+        close_app(created)
 
 
 @pytest.fixture(autouse=True)

@@ -2,9 +2,8 @@
 
 import pytest
 
-from app import create_app
 from app.auth import public
-from tests.fixtures import USE_REDIS, config_for_tests
+from tests.fixtures import USE_REDIS
 
 
 def test_healthz_reports_database_and_redis(client):
@@ -12,6 +11,12 @@ def test_healthz_reports_database_and_redis(client):
     assert body["database"] == "ok"
     assert body["redis"] == ("ok" if USE_REDIS else "not configured")
     assert body["status"] == "ok"
+
+
+def test_healthz_reports_an_unreachable_redis_as_degraded(make_app):
+    body = make_app(REDIS_URL="redis://127.0.0.1:1/0").test_client().get("/healthz")
+    assert body.status_code == 503
+    assert body.get_json()["redis"].startswith("error")
 
 
 def assert_error_shape(response, status, code=None):
@@ -67,8 +72,8 @@ def test_oversized_body_is_json_413(app, client, district, auth):
     assert_error_shape(response, 413, "payload_too_large")
 
 
-def test_unexpected_exception_is_json_500_without_traceback(tmp_path):
-    app = create_app(config_for_tests(tmp_path))
+def test_unexpected_exception_is_json_500_without_traceback(make_app):
+    app = make_app()
 
     @app.get("/api/v1/_boom")
     @public

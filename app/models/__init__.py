@@ -3,13 +3,20 @@
 from app.models.audit import AuditHead, AuditLog
 from app.models.org import OrgLevel, OrgUnit
 from app.models.tools import ToolSetting
-from app.models.users import SEPARATED_ADMIN_ROLES, ApiToken, Membership, Role, User
+from app.models.users import (
+    SEPARATED_ADMIN_ROLES,
+    ApiToken,
+    Membership,
+    Role,
+    SeparationOfDutiesError,
+    User,
+)
 from app.models.wecom import WeComCallbackEvent
 from app.models.workitem import WorkItem  # noqa: F401 - work items and their tables (issue 4)
 
 __all__ = [
     "ApiToken", "AuditHead", "AuditLog", "Membership", "OrgLevel", "OrgUnit", "Role",
-    "SEPARATED_ADMIN_ROLES", "ToolSetting", "User",
+    "SEPARATED_ADMIN_ROLES", "SeparationOfDutiesError", "ToolSetting", "User",
     "WeComCallbackEvent",
 ]
 from app.models.attachment import Attachment  # noqa: E402,F401 - issue 5

@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import TimestampMixin, utcnow
@@ -93,3 +93,24 @@ class ApiToken(db.Model):
     client: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship()
+
+
+class SeparationOfDutiesError(ValueError):
+    """三员分立: one person may hold at most one of the system, security and audit admin roles."""
+
+
+def separated_roles_conflict(roles) -> set[str]:
+    held = set(roles) & SEPARATED_ADMIN_ROLES
+    return held if len(held) > 1 else set()
+
+
+@event.listens_for(Session, "before_flush")
+def _enforce_separation_of_duties(session, flush_context, instances):
+    """Checked on every flush, so no path (seed, import, API, shell) can grant two admin roles."""
+    touched = {m.user for m in session.new | session.dirty if isinstance(m, Membership) and m.user is not None}
+    touched |= {u for u in session.new | session.dirty if isinstance(u, User)}
+    for user in touched:
+        conflict = separated_roles_conflict(m.role for m in user.memberships)
+        if conflict:
+            raise SeparationOfDutiesError(
+                f"user {user.wecom_userid!r} would hold {sorted(conflict)}; 三员分立 allows only one of them")

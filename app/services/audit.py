@@ -47,12 +47,21 @@ def _current_actor() -> tuple[int | None, str | None, str | None]:
     return None, g.get("actor_label"), ip
 
 
+def _lock_chain(session) -> None:
+    """Serialise appends until commit, so two writers never chain onto the same row."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
+    elif dialect == "sqlite":
+        # A write statement takes SQLite's RESERVED lock before we read the head.
+        session.execute(text("UPDATE audit_head SET last_id = last_id WHERE id = 1"))
+
+
 def record(action: str, *, target_type: str | None = None, target_id=None, detail: dict | None = None,
            outcome: str = "ok", actor=None) -> AuditLog:
     """Append an audit row to the current session (committed with the caller's transaction)."""
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
+    _lock_chain(session)
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
     actor_id, actor_label, ip = _current_actor()
     if actor is not None:

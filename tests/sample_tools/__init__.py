@@ -1,0 +1,1 @@
+"""A stand-in for toolbox/: built-in discovery is tested against this package."""

@@ -1,0 +1,1 @@
+"""A package without a `tool`: discovery skips it."""
