@@ -25,6 +25,7 @@ migrate: install
 
 seed: migrate
 	$(BIN)/flask toolbox seed
+	$(BIN)/flask toolbox calendar load-official
 
 run: seed
 	$(BIN)/python -m app.run_dev --port $(PORT)

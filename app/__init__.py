@@ -43,6 +43,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(docs_bp)
     from app.wecom.callback import bp as wecom_callback_bp
     app.register_blueprint(wecom_callback_bp)
+    from app.services import workflow  # issue 4: card taps decide approvals; supervision job
+    workflow.init_app(app)
 
     from toolbox import registry
 

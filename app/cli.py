@@ -119,3 +119,6 @@ def scheduler_command(once: bool, tick: int):
             click.echo(f"queued: {', '.join(queued) or 'nothing due'}")
             return
         time.sleep(tick)
+
+
+from app import workflow_cli  # noqa: E402,F401 - issue 4: calendar and work-item commands

@@ -10,3 +10,6 @@ from miniprogram_api import places as _places  # noqa: E402,F401 - issue 5: plac
 
 # isort: split
 from miniprogram_api import auth  # noqa: E402,F401 - WeCom login, logout, OAuth
+
+# isort: split
+from miniprogram_api import work_items  # noqa: E402,F401 - issue 4: /work-items

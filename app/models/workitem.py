@@ -140,7 +140,9 @@ class WorkItemApproval(TimestampMixin, db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     task_id: Mapped[str] = mapped_column(String(128), unique=True)
     card_userids: Mapped[list] = mapped_column(JSON, default=list)
+    # The code that may update the card once: from sending it, or from the tap's callback event.
     response_code: Mapped[str | None] = mapped_column(String(255))
+    response_code_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     card_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -108,6 +109,7 @@ APPROVAL_STATUS = {"pending": "待审批", "approved": "已同意", "rejected": 
 STAGE_OF_STATE = {"dispatched": "sign", "handling": "handle", "rehandling": "rehandle"}
 STAGE_LABELS = {"sign": "签收及先行联系", "handle": "处置办结", "rehandle": "再处置"}
 CARD_RESPONSE_CODE_TTL = timedelta(hours=72)
+INVALID_RESPONSE_CODE = 40058  # WeCom: the response code is invalid, used or expired
 REMIND_FRACTION = 0.8
 
 
@@ -371,12 +373,29 @@ def _dispatchers(item: WorkItem) -> list[str]:
     return unit_staff(item.dispatch_unit, (Role.OPERATOR,))
 
 
-def _index(item: WorkItem) -> None:
-    searchable_saved.send("work_items", record=SearchableRecord(
+def searchable_record(item: WorkItem) -> SearchableRecord:
+    return SearchableRecord(
         tool="work_items", type="work_item", id=str(item.id), org_path=item.org_path,
         title=f"{item.number} {item.title}", address=item.address or "",
         text=" ".join(filter(None, [item.category_name, item.description, item.result])),
-        status=STATES[item.state], updated_at=item.updated_at or utcnow()))
+        status=STATES[item.state], updated_at=item.updated_at or utcnow())
+
+
+def _index(item: WorkItem) -> None:
+    searchable_saved.send("work_items", record=searchable_record(item))
+
+
+def search_documents() -> Iterable[SearchableRecord]:
+    """Every work item as one-click query sees it, for a full reindex."""
+    last_id = 0
+    while True:
+        batch = db.session.execute(select(WorkItem).where(WorkItem.id > last_id).order_by(WorkItem.id)
+                                   .limit(500)).scalars().all()
+        if not batch:
+            return
+        for item in batch:
+            yield searchable_record(item)
+        last_id = batch[-1].id
 
 
 def _after_change(item: WorkItem, action: str, *, notify: Iterable[tuple[list[str], str]] = (),
@@ -452,29 +471,35 @@ def perform(item_id: int, action: str, user: User, data: dict | None = None) -> 
     before_state, before_unit = item.state, item.org_unit
     result: dict = {}
     notify: list[tuple[list[str], str]] = []
-    handler = _APPLY[action]
-    moved = handler(item, user, data, now, notify, result)
-    if moved is not False and transition.dest is not None:
-        item.state = transition.dest
-        _event(item, action, user, from_state=before_state, to_state=item.state, from_unit=before_unit,
-               to_unit=item.org_unit, reason=data.get("reason") or data.get("result") or data.get("note"),
-               at=now, **result.pop("detail", {}))
-        _enter_stage(item, now)
-    item.last_action_at = now  # always bumps the version: concurrent writers collide here
-    _index(item)
-    audit.record(f"work_item.{result.get('audit_action', action)}", target_type="work_item", target_id=item.id,
-                 actor=user, detail={"number": item.number, "from": before_state, "to": item.state})
-    _after_change(item, action, notify=notify, exclude=user.wecom_userid)
-    _commit(item, user)
+    with _write_conflicts(item.id, user):
+        handler = _APPLY[action]
+        moved = handler(item, user, data, now, notify, result)
+        if moved is not False and transition.dest is not None:
+            item.state = transition.dest
+            _event(item, action, user, from_state=before_state, to_state=item.state, from_unit=before_unit,
+                   to_unit=item.org_unit, reason=data.get("reason") or data.get("result") or data.get("note"),
+                   at=now, **result.pop("detail", {}))
+            _enter_stage(item, now)
+        item.last_action_at = now  # always bumps the version: concurrent writers collide here
+        _index(item)
+        audit.record(f"work_item.{result.get('audit_action', action)}", target_type="work_item", target_id=item.id,
+                     actor=user, detail={"number": item.number, "from": before_state, "to": item.state})
+        _after_change(item, action, notify=notify, exclude=user.wecom_userid)
+        db.session.commit()
     return item, result
 
 
-def _commit(item: WorkItem, user: User | None) -> None:
+@contextmanager
+def _write_conflicts(item_id: int, user: User | None):
+    """Another transaction changed the item first (version mismatch): roll back everything, 409."""
     try:
-        db.session.commit()
+        yield
+    except ApiError:
+        db.session.rollback()
+        raise
     except StaleDataError as exc:
         db.session.rollback()
-        fresh = db.session.get(WorkItem, item.id, populate_existing=True)
+        fresh = db.session.get(WorkItem, item_id, populate_existing=True)
         raise ApiError(409, "concurrent_update", "工单刚被他人处理，请刷新后重试",
                        "Someone else changed the work item at the same time", state=fresh.state,
                        state_label=STATES[fresh.state],
@@ -529,11 +554,14 @@ def _apply_visit(item, user, data, now, notify, result):
                        fields={"satisfaction": [f"one of {sorted(SATISFACTION)}"]})
     item.satisfaction, item.closed_at = data["satisfaction"], now
     result["detail"] = {"satisfaction": data["satisfaction"]}
-    notify.append((_handlers(item), _msg(item, f"工单已办结（回访：{SATISFACTION[data['satisfaction']]}）")))
+    people = list(_handlers(item)) + ([item.reporter_user.wecom_userid] if item.reporter_user else [])
+    notify.append((people, _msg(item, f"工单已办结（回访：{SATISFACTION[data['satisfaction']]}）")))
 
 
 def _apply_close(item, user, data, now, notify, result):
     item.closed_at = now
+    people = list(_handlers(item)) + ([item.reporter_user.wecom_userid] if item.reporter_user else [])
+    notify.append((people, _msg(item, f"工单已办结。说明：{data['reason']}")))
 
 
 def _apply_return(item, user, data, now, notify, result):
@@ -615,10 +643,12 @@ def _request_approval(item, user, kind, sending: OrgUnit, now, notify, *, target
     return approval
 
 
-def decide(approval_id: int, user: User, approve: bool, *, via: str, note: str | None = None):
+def decide(approval_id: int, user: User, approve: bool, *, via: str, note: str | None = None,
+           response_code: str | None = None):
     """Apply a manager's decision once. Returns (approval, applied: bool); a repeat changes nothing."""
-    approval = db.session.execute(select(WorkItemApproval).where(WorkItemApproval.id == approval_id)
-                                  .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
+    stmt = (select(WorkItemApproval).where(WorkItemApproval.id == approval_id)
+            .with_for_update(of=WorkItemApproval).execution_options(populate_existing=True))
+    approval = db.session.execute(stmt).scalar_one_or_none()
     if approval is None:
         raise ApiError(404, "approval_not_found", "审批不存在", "No such approval")
     if approval.status != "pending":
@@ -627,48 +657,51 @@ def decide(approval_id: int, user: User, approve: bool, *, via: str, note: str |
         raise ApiError(403, "not_approver", "您不是该申请的审批人", "You are not an approver of this request")
     item = db.session.get(WorkItem, approval.work_item_id, populate_existing=True)
     now = utcnow()
-    requester = approval.requested_by
-    kind_label = APPROVAL_KINDS[approval.kind]
-    notify: list[tuple[list[str], str]] = []
-    approval.decided_by_id, approval.decided_at, approval.decided_via = user.id, now, via
-    approval.decision_note = note
-    action = f"{approval.kind}_rejected"
-    if not approve:
-        approval.status = "rejected"
-        _event(item, action, user, from_state=item.state, to_state=item.state, reason=note, at=now,
-               approval_id=approval.id, via=via)
-    elif approval.kind == "forward" and not _forward_still_applies(item, approval):
-        approval.status, action = "void", "approval_void"
-        _event(item, action, user, from_state=item.state, to_state=item.state, at=now, approval_id=approval.id,
-               reason="工单状态已变化")
-    elif approval.kind == "forward":
-        approval.status, action = "approved", "forward"
-        before_state, from_unit, target = item.state, item.org_unit, approval.target_unit
-        _move(item, target)
-        item.state = "dispatched"
-        _event(item, "forward", user, from_state=before_state, to_state="dispatched", from_unit=from_unit,
-               to_unit=target, reason=approval.reason or None, at=now, approval_id=approval.id, via=via)
-        _enter_stage(item, now)
-        notify.append((unit_staff(target), _msg(item, f"工单已转派至{target.name}，请及时签收")))
-    else:
-        approval.status, action = "approved", "extend"
-        item.extension_days += approval.days
-        item.close_due_at = add_working_days(item.close_due_at, approval.days)
-        if item.stage == "handle":
-            item.due_at, item.overdue = item.close_due_at, False
-        _event(item, "extend", user, from_state=item.state, to_state=item.state, reason=approval.reason, at=now,
-               approval_id=approval.id, days=approval.days, via=via)
-    verdict = APPROVAL_STATUS[approval.status]
-    if requester is not None:
-        notify.append(([requester.wecom_userid], _msg(item, f"您的{kind_label}申请{verdict}（{user.name}）")))
-    item.last_action_at = now
-    _index(item)
-    audit.record(f"work_item.approval.{'approve' if approve else 'reject'}", target_type="work_item_approval",
-                 target_id=approval.id, actor=user, detail={"number": item.number, "kind": approval.kind,
-                                                            "status": approval.status, "via": via})
-    _after_change(item, action, notify=notify)
-    after_commit(lambda: update_approval_card.delay(approval_id))
-    _commit(item, user)
+    with _write_conflicts(item.id, user):
+        requester = approval.requested_by
+        kind_label = APPROVAL_KINDS[approval.kind]
+        notify: list[tuple[list[str], str]] = []
+        approval.decided_by_id, approval.decided_at, approval.decided_via = user.id, now, via
+        if response_code:  # a tap brings a fresh code, good for one update within 72 hours
+            approval.response_code, approval.response_code_at = response_code, now
+        approval.decision_note = note
+        action = f"{approval.kind}_rejected"
+        if not approve:
+            approval.status = "rejected"
+            _event(item, action, user, from_state=item.state, to_state=item.state, reason=note, at=now,
+                   approval_id=approval.id, via=via)
+        elif approval.kind == "forward" and not _forward_still_applies(item, approval):
+            approval.status, action = "void", "approval_void"
+            _event(item, action, user, from_state=item.state, to_state=item.state, at=now, approval_id=approval.id,
+                   reason="工单状态已变化")
+        elif approval.kind == "forward":
+            approval.status, action = "approved", "forward"
+            before_state, from_unit, target = item.state, item.org_unit, approval.target_unit
+            _move(item, target)
+            item.state = "dispatched"
+            _event(item, "forward", user, from_state=before_state, to_state="dispatched", from_unit=from_unit,
+                   to_unit=target, reason=approval.reason or None, at=now, approval_id=approval.id, via=via)
+            _enter_stage(item, now)
+            notify.append((unit_staff(target), _msg(item, f"工单已转派至{target.name}，请及时签收")))
+        else:
+            approval.status, action = "approved", "extend"
+            item.extension_days += approval.days
+            item.close_due_at = add_working_days(item.close_due_at, approval.days)
+            if item.stage == "handle":
+                item.due_at, item.overdue = item.close_due_at, False
+            _event(item, "extend", user, from_state=item.state, to_state=item.state, reason=approval.reason, at=now,
+                   approval_id=approval.id, days=approval.days, via=via)
+        verdict = APPROVAL_STATUS[approval.status]
+        if requester is not None:
+            notify.append(([requester.wecom_userid], _msg(item, f"您的{kind_label}申请{verdict}（{user.name}）")))
+        item.last_action_at = now
+        _index(item)
+        audit.record(f"work_item.approval.{'approve' if approve else 'reject'}", target_type="work_item_approval",
+                     target_id=approval.id, actor=user, detail={"number": item.number, "kind": approval.kind,
+                                                                "status": approval.status, "via": via})
+        _after_change(item, action, notify=notify)
+        after_commit(lambda: update_approval_card.delay(approval_id))
+        db.session.commit()
     return approval, True
 
 
@@ -722,7 +755,8 @@ def send_approval_card(approval_id: int) -> str | None:
         return None
     response = get_client().send_template_card(userids, approval_card(approval))
     approval.response_code = response.get("response_code")
-    approval.card_sent_at, approval.card_userids = utcnow(), userids
+    approval.card_sent_at = approval.response_code_at = utcnow()
+    approval.card_userids = userids
     db.session.commit()
     return approval.response_code
 
@@ -730,21 +764,28 @@ def send_approval_card(approval_id: int) -> str | None:
 @job("notify")
 def update_approval_card(approval_id: int) -> str | None:
     """Show the decision on the card, or, past the response code's 72 hours, send a fresh message."""
-    from app.wecom.client import get_client
+    from app.wecom.client import WeComError, get_client
 
-    approval = db.session.get(WorkItemApproval, approval_id)
+    approval = db.session.execute(select(WorkItemApproval).where(WorkItemApproval.id == approval_id)
+                                  .with_for_update(of=WorkItemApproval)).scalar_one_or_none()  # one updater
     if approval is None or approval.status == "pending" or approval.card_updated_at is not None:
         return None
     text = _decision_text(approval)
     userids = approval.card_userids or unit_managers(approval.approver_unit)[1]
-    fresh = (approval.response_code and approval.card_sent_at is not None
-             and utcnow() - approval.card_sent_at < CARD_RESPONSE_CODE_TTL)
+    issued = approval.response_code_at or approval.card_sent_at
+    fresh = approval.response_code and issued is not None and utcnow() - issued < CARD_RESPONSE_CODE_TTL
     if fresh:
         card = {**approval_card(approval), "replace_text": text}
         card["sub_title_text"] = f"{card['sub_title_text']}\n{text}"[:160]
-        get_client().update_template_card(userids, approval.response_code, card)
-        approval.card_update_mode = "updated"
-    else:
+        try:
+            get_client().update_template_card(userids, approval.response_code, card)
+            approval.card_update_mode = "updated"
+        except WeComError as err:
+            if err.errcode != INVALID_RESPONSE_CODE:
+                raise  # transient: the job is retried with backoff
+            log.warning("approval %s: response code refused (%s), sending a message instead", approval_id, err)
+            fresh = False
+    if not fresh:
         get_client().send_text(userids, _msg(approval.work_item, f"{APPROVAL_KINDS[approval.kind]}申请{text}"))
         approval.card_update_mode = "message"
     approval.card_updated_at = utcnow()
@@ -769,7 +810,7 @@ def on_template_card_event(event: dict) -> None:
         log.warning("card event from %r with key %r ignored", userid, key)
         return
     try:
-        decide(approval.id, user, key == "approve", via="card")
+        decide(approval.id, user, key == "approve", via="card", response_code=event.get("ResponseCode") or None)
     except ApiError as err:
         if err.status != 403:
             raise

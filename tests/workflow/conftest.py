@@ -50,3 +50,9 @@ def new_item(app, district, wf_tool):
 def item_row(item_id: int):
     from app.models.workitem import WorkItem
     return db.session.get(WorkItem, item_id, populate_existing=True)
+
+
+@pytest.fixture
+def api(client, auth):
+    from tests.workflow.helpers import Actor
+    return Actor(client, auth)

@@ -122,3 +122,18 @@ def test_public_view_hides_staff_and_phone_numbers(ctx, new_item, district):
 def test_created_at_shanghai_new_year_uses_shanghai_year(ctx):
     # 2026-12-31 17:00 UTC is already 2027-01-01 in Shanghai
     assert workdays.local_date(datetime(2026, 12, 31, 17, 0, tzinfo=UTC)).year == 2027
+
+
+def test_search_documents_yield_every_work_item_for_a_reindex(ctx, new_item):
+    from app.services.workflow import search_documents
+
+    ids = [new_item("JA01G01"), new_item("JA02G01")]
+    records = list(search_documents())
+    assert [r.id for r in records] == [str(i) for i in ids]
+    assert [r.org_path for r in records] == ["/JA/JA01/", "/JA/JA02/"]
+
+
+def test_openapi_documents_the_work_item_endpoints(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    assert "post" in paths["/api/v1/work-items/{item_id}/{action}"]
+    assert "get" in paths["/api/v1/work-items"] and "post" in paths["/api/v1/work-item-approvals/{approval_id}/approve"]
