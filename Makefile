@@ -9,7 +9,7 @@ PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 export FLASK_APP := wsgi
 
-.PHONY: run test lint install services migrate seed worker scheduler bench clean
+.PHONY: run test lint install services migrate seed worker scheduler bench clean system-packages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -27,16 +27,19 @@ seed: migrate
 	$(BIN)/flask toolbox seed
 	$(BIN)/flask toolbox calendar load-official
 
-run: seed
+run: seed system-packages
 	$(BIN)/python -m app.run_dev --port $(PORT)
 
 services:
 	@bash scripts/ensure_services.sh
 
+system-packages:
+	@bash scripts/ensure_system_packages.sh
+
 lint: install
 	$(BIN)/ruff check .
 
-test: install services lint
+test: install services system-packages lint
 	$(BIN)/python -m pytest
 
 worker: install

@@ -86,7 +86,7 @@ def get_attachment(attachment_id: int):
 def _send(att: Attachment, key: str | None):
     if not att.is_ready or not media.exists(key):
         raise ApiError(409, "photo_not_ready", "照片处理中，请稍后", "The photo is still being processed",
-                       status=att.status)
+                       photo_status=att.status)
     # Content-addressed: the key's hash is a strong ETag. Bytes, not a file handle: photos are small.
     response = Response(media.read(key), mimetype="image/jpeg")
     response.set_etag(key.rsplit("/", 1)[-1].split(".")[0])

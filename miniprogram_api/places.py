@@ -11,9 +11,10 @@ from app.auth import current_user, public
 from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgUnit
-from app.models.place import PLACE_KINDS, Place
-from app.services import audit, places
-from app.services.scope import ensure_in_scope, scoped
+from app.models.place import PLACE_KINDS, Place, PlacePosterBatch
+from app.services import audit, media, places, posters
+from app.services.after_commit import delay_after_commit
+from app.services.scope import ensure_in_scope, in_scope, scoped
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
 
@@ -172,3 +173,89 @@ def place_qrcode_svg(code: str):
                     headers={"Cache-Control": "public, max-age=86400"})
 
 
+
+
+class PosterBatchIn(Schema):
+    org_unit = fields.String(required=True, metadata={"description": "a street (or any unit) code, e.g. JA01"})
+    format = fields.String(load_default="pdf", validate=validate.OneOf(sorted(posters.FORMATS)))
+
+
+class PosterBatchOut(Schema):
+    id = fields.Integer()
+    org_unit = fields.Dict()
+    format = fields.String()
+    status = fields.String(metadata={"description": "queued | running | finished | failed"})
+    total = fields.Integer()
+    done = fields.Integer()
+    progress = fields.Float(metadata={"description": "0.0 … 1.0"})
+    error = fields.String(allow_none=True)
+    download_url = fields.String(allow_none=True)
+
+
+def _poster(code: str, fmt: str):
+    place = _staff_place(code)
+    data = posters.poster_bytes(place, fmt)
+    return Response(data, mimetype=posters.FORMATS[fmt], headers={
+        "Content-Disposition": f'inline; filename="jingan-code-{place.code}.{fmt}"'})
+
+
+@bp.get("/places/<code>/poster.png")
+@doc("A printable A4 poster (PNG, 150 dpi) with the QR code and Chinese instructions", tags=("places",),
+     errors=(404, 503))
+def place_poster_png(code: str):
+    """A4 poster as PNG; 503 cjk_font_missing when the server has no Chinese font."""
+    return _poster(code, "png")
+
+
+@bp.get("/places/<code>/poster.pdf")
+@doc("A printable A4 poster (PDF)", tags=("places",), errors=(404, 503))
+def place_poster_pdf(code: str):
+    """A4 poster as PDF."""
+    return _poster(code, "pdf")
+
+
+@bp.post("/places/poster-batches")
+@doc("Build all posters of a street as one ZIP in the background (RQ job with progress)", tags=("places",),
+     body=PosterBatchIn, response=PosterBatchOut, status=202, errors=(404,))
+def create_poster_batch():
+    """Queue the ZIP; poll GET /places/poster-batches/<id> for progress, then download it."""
+    args = parse_json(PosterBatchIn())
+    user = current_user()
+    unit = _unit(args["org_unit"])
+    ensure_in_scope(user, unit.path, *PLACE_ADMIN_ROLES)
+    batch = PlacePosterBatch(org_unit=unit, org_unit_id=unit.id, format=args["format"], status="queued",
+                             requested_by_id=user.id, total=len(posters.street_places(unit)))
+    db.session.add(batch)
+    db.session.flush()
+    audit.record("place.posters_export", target_type="org_unit", target_id=unit.code,
+                 detail={"batch": batch.id, "format": batch.format})
+    delay_after_commit(posters.build_poster_batch, batch.id)
+    db.session.commit()
+    db.session.refresh(batch)
+    return jsonify(batch.to_dict()), 202
+
+
+def _batch(batch_id: int) -> PlacePosterBatch:
+    batch = db.session.get(PlacePosterBatch, batch_id)
+    if batch is None or not in_scope(current_user(), batch.org_unit.path):
+        raise ApiError(404, "poster_batch_not_found", "海报打包任务不存在", "No such poster batch")
+    return batch
+
+
+@bp.get("/places/poster-batches/<int:batch_id>")
+@doc("Progress of a poster ZIP", tags=("places",), response=PosterBatchOut, errors=(404,))
+def get_poster_batch(batch_id: int):
+    """Status and progress (done / total) of the ZIP job."""
+    return jsonify(_batch(batch_id).to_dict())
+
+
+@bp.get("/places/poster-batches/<int:batch_id>/download")
+@doc("Download the finished ZIP of posters", tags=("places",), errors=(404, 409))
+def download_poster_batch(batch_id: int):
+    """The ZIP, once the job has finished."""
+    batch = _batch(batch_id)
+    if batch.status != "finished" or not media.exists(batch.file_key):
+        raise ApiError(409, "poster_batch_not_ready", "海报尚在生成中", "The ZIP is not ready yet",
+                       batch_status=batch.status, progress=batch.progress)
+    return Response(media.read(batch.file_key), mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="jingan-posters-{batch.org_unit.code}-{batch.id}.zip"'})

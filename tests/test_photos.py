@@ -174,6 +174,8 @@ def test_photo_cannot_be_released_before_processing(client, worker, media_root):
     att_id = upload(client, worker, png_bytes()).get_json()["id"]
     response = client.post(f"/api/v1/attachments/{att_id}/release", headers=worker)
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "photo_not_ready"
+    image = client.get(f"/api/v1/attachments/{att_id}/image.jpg", headers=worker)
+    assert image.status_code == 409 and image.get_json()["error"]["photo_status"] == "pending"
 
 
 def test_other_users_cannot_see_an_unattached_upload(client, worker, auth, media_root):
