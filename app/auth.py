@@ -121,7 +121,13 @@ def authenticate_api_request():
         if getattr(view, "is_public", False):
             return None
         raise _unauthenticated("unauthenticated", "请先登录", "Authentication required")
-    g.user, g.api_token = resolve_token(raw)
+    try:
+        g.user, g.api_token = resolve_token(raw)
+    except ApiError as err:
+        # A stale token must not block public views: the mini-app logs in again with a new code.
+        if err.status == 401 and getattr(view, "is_public", False):
+            return None
+        raise
     return None
 
 

@@ -121,4 +121,61 @@ def scheduler_command(once: bool, tick: int):
         time.sleep(tick)
 
 
+@toolbox_cli.command("sync-directory")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--queue", "queue_it", is_flag=True, help="Queue the RQ job instead of running here.")
+def sync_directory_command(dry_run: bool, queue_it: bool):
+    """Pull WeCom departments and members onto org units and users (idempotent, audited)."""
+    from app.wecom.client import WeComError
+    from app.wecom.directory import sync_directory_job, sync_directory_or_audit_failure
+
+    if queue_it:
+        handle = sync_directory_job.delay(dry_run)
+        click.echo(f"queued directory sync job {handle.id}")
+        return
+    try:
+        report = sync_directory_or_audit_failure(dry_run=dry_run, actor="cli")
+    except WeComError as err:
+        raise click.ClickException(f"WeCom sync failed: errcode={err.errcode} errmsg={err.errmsg}") from err
+    for change in report.plan.changes:
+        click.echo(f"{change.action:8} {change.userid}  {change.changes}")
+    for dept in report.unmapped:
+        click.echo(f"unmapped department {dept['department_id']} {dept['name']}", err=True)
+    click.echo(str(report))
+
+
+@toolbox_cli.command("import-directory")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show what would change and any row errors; write nothing.")
+@click.option("--scope", "scope_code", default="JA", show_default=True,
+              help="Users of this unit's subtree missing from the file are disabled.")
+@click.option("--keep-missing", is_flag=True, help="Do not disable users missing from the file.")
+def import_directory_command(path: str, dry_run: bool, scope_code: str, keep_missing: bool):
+    """Import staff from CSV/XLSX (userid, name, mobile, unit code, role): add, update, disable."""
+    import os
+
+    from app.errors import ApiError
+    from app.services.directory import import_roster
+
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        plan = import_roster(os.path.basename(path), data, actor=None, dry_run=dry_run, scope_code=scope_code,
+                             disable_missing=not keep_missing)
+    except ApiError as err:
+        for row in err.details.get("row_errors", []):
+            click.echo(f"row {row['row']}: {row['errors']}", err=True)
+        raise click.ClickException(err.message_en) from err
+    for change in plan.changes:
+        click.echo(f"{change.action:8} {change.userid}  {change.changes}")
+    for row in plan.errors:
+        click.echo(f"row {row['row']}: {row['errors']}", err=True)
+    summary = plan.summary()
+    click.echo(f"{summary['created']} created, {summary['updated']} updated, {summary['disabled']} disabled, "
+               f"{summary['unchanged']} unchanged, {summary['errors']} row errors"
+               + (" [dry run: nothing written]" if dry_run or plan.errors else ""))
+    if plan.errors:
+        sys.exit(1)
+
+
 from app import workflow_cli  # noqa: E402,F401 - issue 4: calendar and work-item commands

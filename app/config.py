@@ -74,6 +74,9 @@ def from_environment() -> dict:
         "WECOM_OAUTH_BASE": os.environ.get("WECOM_OAUTH_BASE") or _oauth_base(
             os.environ.get("WECOM_API_BASE", "http://127.0.0.1:5001/cgi-bin/")),
         "WECOM_TIMEOUT": float(os.environ.get("WECOM_TIMEOUT", "10")),
+        # The role a person new to us gets at their WeCom main department's unit on directory sync.
+        "WECOM_CALLBACK_REFUSAL_LIMIT": _int("WECOM_CALLBACK_REFUSAL_LIMIT", 60),
+        "WECOM_SYNC_DEFAULT_ROLE": os.environ.get("WECOM_SYNC_DEFAULT_ROLE", "worker"),
         # Failed logins allowed per client IP per window before 429.
         "LOGIN_FAILURE_LIMIT": _int("LOGIN_FAILURE_LIMIT", 10),
         "LOGIN_FAILURE_WINDOW_SECONDS": _int("LOGIN_FAILURE_WINDOW_SECONDS", 300),

@@ -26,8 +26,13 @@ def start_simulator(app, app_host: str, app_port: int):
         return None
     callback_host = "127.0.0.1" if app_host in ("0.0.0.0", "::") else app_host
     callback_url = f"http://{callback_host}:{app_port}/wecom/callback"
-    server = SimulatorServer(simulator_from_config(app.config, callback_url), base.hostname,
-                             base.port or 80).start()
+    try:
+        server = SimulatorServer(simulator_from_config(app.config, callback_url), base.hostname,
+                                 base.port or 80).start()
+    except OSError as exc:
+        app.logger.warning("WeCom simulator not started on %s:%s (%s); using whatever listens there",
+                           base.hostname, base.port, exc)
+        return None
     app.logger.info("WeCom simulator on %s (callbacks to %s)", server.url, callback_url)
     return server
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -12,12 +12,14 @@ from app.models.base import utcnow
 
 
 class WeComCallbackEvent(db.Model):
-    """One verified, decrypted callback; its nonce is unique so a replay is refused."""
+    """One verified, decrypted callback. The signature covers nonce and timestamp, so a replay repeats
+    both: (nonce, timestamp) is unique, and a second callback with the pair is refused."""
 
     __tablename__ = "wecom_callback_event"
+    __table_args__ = (UniqueConstraint("nonce", "msg_timestamp", name="uq_wecom_callback_event_nonce"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(String(64))
     msg_timestamp: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     msg_type: Mapped[str] = mapped_column(String(32))

@@ -30,7 +30,7 @@ from app.extensions import db
 from app.jobs import job, periodic
 from app.models.base import utcnow
 from app.models.wecom import WeComCallbackEvent
-from app.services import audit
+from app.services import audit, ratelimit
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,14 @@ class _Refused(Exception):
 def _refuse(reason: str, **detail) -> ApiError:
     """Audit a refused callback (committed on its own) and return the 403 to raise."""
     db.session.rollback()
+    # Past WECOM_CALLBACK_REFUSAL_LIMIT refusals per client IP per minute the answer is 429 without an
+    # audit row, so junk traffic cannot flood the (serialised) audit chain.
+    allowed, retry_after = ratelimit.hit(f"wecom-callback-refused:{request.remote_addr}",
+                                         current_app.config["WECOM_CALLBACK_REFUSAL_LIMIT"], 60)
+    if not allowed:
+        log.warning("WeCom callback refused (%s), not audited: too many refusals from %s", reason,
+                    request.remote_addr)
+        return ApiError(429, retry_after=retry_after)
     g.actor_label = "wecom-callback"
     audit.record("wecom.callback", target_type="wecom_callback", outcome="denied",
                  detail={"reason": reason, "method": request.method, **detail})
@@ -127,7 +135,7 @@ def verify_url():
 def parse_event(xml: str) -> dict:
     """The decrypted XML's fields as a dict of strings (nested elements stay dicts)."""
     parsed = xmltodict.parse(xml).get("xml") or {}
-    return {k: v for k, v in parsed.items()}
+    return dict(parsed)
 
 
 @bp.post("/callback")
@@ -143,7 +151,8 @@ def receive():
             raise _decrypt_failure(exc) from exc
         except Exception as exc:  # noqa: BLE001 - malformed XML from an unauthenticated sender
             raise _Refused("malformed", error=type(exc).__name__) from exc
-        if db.session.execute(select(WeComCallbackEvent.id).where(WeComCallbackEvent.nonce == nonce)).first():
+        if db.session.execute(select(WeComCallbackEvent.id).where(
+                WeComCallbackEvent.nonce == nonce, WeComCallbackEvent.msg_timestamp == ts)).first():
             raise _Refused("replayed", nonce=nonce)
         row = WeComCallbackEvent(nonce=nonce, msg_timestamp=ts, msg_type=str(event.get("MsgType") or "unknown"),
                                  event=event.get("Event"), from_user=event.get("FromUserName"), payload=event)
@@ -155,7 +164,7 @@ def receive():
     except _Refused as refused:
         raise _refuse(refused.reason, **refused.detail) from None
     _queue(row.id)
-    return current_app.response_class("success", mimetype="text/plain")
+    return current_app.response_class("", mimetype="text/plain")  # WeCom: an empty answer, no passive reply
 
 
 def _queue(event_id: int) -> None:

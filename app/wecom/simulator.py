@@ -324,10 +324,10 @@ def create_simulator(*, corp_id: str, secret: str, agent_id: str | int, token: s
         sep = "&" if "?" in redirect_uri else "?"
         return redirect(f"{redirect_uri}{sep}{urlencode(query)}", code=302)
 
-    def _issue_code(userid: str) -> str:
+    def _issue_code(userid: str, ttl: float = CODE_TTL) -> str:
         with lock:
             code = secrets.token_urlsafe(24)
-            state.codes[code] = _Code(userid, time.time() + CODE_TTL)
+            state.codes[code] = _Code(userid, time.time() + ttl)
             return code
 
     # --- /_sim helpers --------------------------------------------------------------------------
@@ -338,7 +338,10 @@ def create_simulator(*, corp_id: str, secret: str, agent_id: str | int, token: s
         userid = body.get("userid")
         if not isinstance(userid, str) or not userid:
             return jsonify({"error": "userid is required"}), 400
-        return jsonify({"code": _issue_code(userid), "expires_in": CODE_TTL})
+        ttl = body.get("expires_in", CODE_TTL)  # tests may ask for an already expired code (0)
+        if not isinstance(ttl, int | float) or not 0 <= ttl <= CODE_TTL:
+            return jsonify({"error": f"expires_in must be 0..{CODE_TTL}"}), 400
+        return jsonify({"code": _issue_code(userid, ttl), "expires_in": ttl})
 
     @sim.get("/_sim/messages")
     def sim_messages():
@@ -543,9 +546,10 @@ class SimulatorClient:
         res.raise_for_status()
         return res.json()
 
-    def code(self, userid: str) -> str:
+    def code(self, userid: str, expires_in: int | None = None) -> str:
         """A one-time login code for userid (jscode2session or auth/getuserinfo)."""
-        return self._json("POST", "/_sim/code", json={"userid": userid})["code"]
+        body = {"userid": userid} if expires_in is None else {"userid": userid, "expires_in": expires_in}
+        return self._json("POST", "/_sim/code", json=body)["code"]
 
     def messages(self) -> list[dict]:
         """Bodies of message/send and update_template_card so far, newest last."""

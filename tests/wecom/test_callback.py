@@ -209,3 +209,13 @@ def test_stored_but_unqueued_events_are_swept_into_the_queue(app, card_handler):
         assert requeue_stale_callbacks() == 1
     run_jobs(app)
     assert [e["TaskId"] for e in card_handler] == ["x"]
+
+
+def test_a_flood_of_refused_callbacks_stops_being_audited(app, client):
+    app.config["WECOM_CALLBACK_REFUSAL_LIMIT"] = 3
+    try:
+        statuses = [client.post("/wecom/callback", data=b"junk").status_code for _ in range(5)]
+    finally:
+        app.config["WECOM_CALLBACK_REFUSAL_LIMIT"] = 60
+    assert statuses == [403, 403, 403, 429, 429]
+    assert len(_denials(app)) == 3

@@ -166,3 +166,23 @@ def test_send_text_message_runs_inline_without_redis(app, wecom_sim):
     with app.app_context():
         assert send_text_message.delay(["ja01g01-worker"], "hi").is_finished
     assert len(wecom_sim.messages()) == 1
+
+
+def test_failed_notification_is_audited_with_wecoms_errcode(app, wecom_sim):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models.audit import AuditLog
+    from app.services.notify import send_text_message
+
+    app.config["WECOM_AGENT_ID"] = "999"
+    try:
+        with app.app_context():
+            with pytest.raises(WeComError):
+                send_text_message(["ja01g01-worker"], "hi")
+            row = db.session.execute(select(AuditLog).where(AuditLog.action == "wecom.message")).scalar_one()
+    finally:
+        app.config["WECOM_AGENT_ID"] = "1000002"
+    assert row.outcome == "failed"
+    assert row.detail["wecom_errcode"] == 40056
+    assert row.detail["wecom_endpoint"] == "message/send"

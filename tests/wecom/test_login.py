@@ -245,3 +245,28 @@ def test_oauth_for_a_non_member_is_403(app, client, district, wecom_sim):
                                                                         "state": state})
     assert res.status_code == 403
     assert res.get_json()["error"]["code"] == "not_in_directory"
+
+
+def test_expired_code_is_401(client, district, wecom_sim):
+    res = client.post(LOGIN, json={"code": wecom_sim.code("ja01g01-worker", expires_in=0)})
+    assert res.status_code == 401
+    assert res.get_json()["error"]["code"] == "invalid_code"
+
+
+def test_a_stale_token_does_not_block_logging_in_again(app, client, district, wecom_sim):
+    stale = {"Authorization": f"Bearer {_token(client, wecom_sim)}"}
+    client.post("/api/v1/auth/logout", headers=stale)
+    res = client.post(LOGIN, json={"code": wecom_sim.code("ja01g01-worker")}, headers=stale)
+    assert res.status_code == 200
+
+
+def test_wecom_outage_during_login_is_502_and_audited(app, client, district, wecom_sim):
+    old = app.config["WECOM_API_BASE"]
+    app.config["WECOM_API_BASE"] = "http://127.0.0.1:9/cgi-bin/"
+    try:
+        res = client.post(LOGIN, json={"code": "whatever"})
+    finally:
+        app.config["WECOM_API_BASE"] = old
+    assert res.status_code == 502
+    assert res.get_json()["error"]["code"] == "wecom_unavailable"
+    assert login_audit(app) == [(None, "failed", "wecom_unavailable")]
