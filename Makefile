@@ -50,3 +50,7 @@ scheduler: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+
+# One-click query benchmark (1,000,000 documents by default; see docs/search.md). BENCH_ARGS="--docs 50000"
+bench: install
+	$(BIN)/python benchmarks/search_bench.py $(BENCH_ARGS)

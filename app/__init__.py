@@ -29,6 +29,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from app import auth, errors, models  # noqa: F401 - models register their tables
     from app.extensions import db, migrate
     from app.services import redis_conn
+    from app.services import search as _search  # noqa: F401 - the query index listens to searchable_* signals
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))

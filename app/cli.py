@@ -178,4 +178,62 @@ def import_directory_command(path: str, dry_run: bool, scope_code: str, keep_mis
         sys.exit(1)
 
 
+@toolbox_cli.command("reindex")
+@click.option("--tool", "tools", multiple=True, help="Only this source (a tool code, or work_items); repeatable.")
+@click.option("--prune", is_flag=True, help="Also remove documents of tools that no source provides.")
+@click.option("--inline", is_flag=True, help="Run in this process instead of as a job (the default without Redis).")
+@click.option("--no-wait", is_flag=True, help="Queue the job and exit without following it.")
+def reindex_command(tools: tuple[str, ...], prune: bool, inline: bool, no_wait: bool):
+    """Rebuild the one-click query index from every tool's records, as a job with a progress bar."""
+    from app.services.redis_conn import get_redis
+    from app.services.search import rebuild, reindex_job, sources
+
+    unknown = sorted(set(tools) - set(sources()))
+    if unknown:
+        raise click.ClickException(f"no search source named {', '.join(unknown)}; "
+                                   f"known: {', '.join(sorted(sources())) or 'none'}")
+    only = list(tools) or None
+    if inline or get_redis() is None:
+        with click.progressbar(length=1, label="reindex", show_pos=True) as bar:
+            state = rebuild(only, prune=prune, progress=lambda p: _advance(bar, p))
+        _reindex_summary(state)
+        return
+    queued = reindex_job.delay(only, prune)
+    click.echo(f"queued reindex job {queued.id} on queue 'default'")
+    if not no_wait:
+        _follow_reindex(queued)
+
+
+def _advance(bar, progress: dict) -> None:
+    bar.length = max(progress["total"], progress["done"], 1)
+    bar.label = f"reindex {progress['source'] or ''}".rstrip()
+    bar.update(progress["done"] - bar.pos)
+
+
+def _reindex_summary(state: dict) -> None:
+    for name, count in state["indexed"].items():
+        click.echo(f"{name}: {count} indexed")
+    click.echo(f"reindex finished: {state['done']} documents written, {state['removed']} stale removed")
+
+
+def _follow_reindex(queued, poll_seconds: float = 0.5, hint_after: float = 10.0) -> None:
+    """Draw the job's progress (job.meta["progress"]) until it ends."""
+    started, hinted = time.monotonic(), False
+    with click.progressbar(length=1, label="reindex", show_pos=True) as bar:
+        while True:
+            queued.refresh()
+            if queued.meta.get("progress"):
+                _advance(bar, queued.meta["progress"])
+            status = queued.get_status(refresh=False)
+            if status in ("finished", "failed", "stopped", "canceled"):
+                break
+            if status == "queued" and not hinted and time.monotonic() - started > hint_after:
+                click.echo("\nwaiting for a worker: is `flask toolbox worker` running?", err=True)
+                hinted = True
+            time.sleep(poll_seconds)
+    if status != "finished":
+        raise click.ClickException(f"reindex job {queued.id} {status}")
+    _reindex_summary(queued.return_value())
+
+
 from app import workflow_cli  # noqa: E402,F401 - issue 4: calendar and work-item commands

@@ -14,3 +14,6 @@ from miniprogram_api import work_items  # noqa: E402,F401 - issue 4: /work-items
 
 # isort: split
 from miniprogram_api import media, places  # noqa: E402,F401 - issue 5: photos, places (静安码)
+
+# isort: split
+from miniprogram_api import search  # noqa: E402,F401  - one-click query (/api/v1/query)

@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditHead, AuditLog
 from app.models.org import OrgLevel, OrgUnit
+from app.models.search import SearchDoc  # noqa: F401 - one-click query index
 from app.models.tools import ToolSetting
 from app.models.users import (
     SEPARATED_ADMIN_ROLES,
