@@ -16,7 +16,7 @@ from miniprogram_api.openapi import doc
 from toolbox.construction_sites import services
 from toolbox.construction_sites.models import CHECKLIST, Inspection, Site
 from toolbox.construction_sites.schemas import (
-    ChecklistLineOut,
+    SiteChecklistLineOut,
     SiteCloseIn,
     SiteContactsOut,
     SiteDetailOut,
@@ -97,7 +97,7 @@ def get_site(site_id: int):
     """A site and what is still wrong there."""
     site = _site(site_id)
     out = _site_out.dump(site)
-    out["open_problems"] = ChecklistLineOut(many=True).dump(services.open_problems(site))
+    out["open_problems"] = SiteChecklistLineOut(many=True).dump(services.open_problems(site))
     out["checklist"] = CHECKLIST
     return jsonify(out)
 

@@ -63,7 +63,7 @@ class SiteCloseIn(ZhSchema):
     reason = _text("关闭原因", 200)
 
 
-class ChecklistLineIn(ZhSchema):
+class SiteChecklistLineIn(ZhSchema):
     item = fields.String(required=True, error_messages=_msgs("检查项"), validate=validate.OneOf(
         list(CHECKLIST), error="检查项须为：" + "、".join(f"{k}（{v}）" for k, v in CHECKLIST.items())))
     passed = fields.Boolean(required=True, error_messages=_msgs("是否合格"))
@@ -72,7 +72,7 @@ class ChecklistLineIn(ZhSchema):
 
 
 class SiteInspectionIn(ZhSchema):
-    items = fields.List(fields.Nested(ChecklistLineIn), required=True, error_messages=_msgs("检查清单"),
+    items = fields.List(fields.Nested(SiteChecklistLineIn), required=True, error_messages=_msgs("检查清单"),
                         validate=validate.Length(min=1, error="请填写检查清单"))
     remarks = _text("检查备注", 2000, required=False, load_default="")
     photo_ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(
@@ -125,7 +125,7 @@ class SiteOut(Schema):
     created_at = fields.DateTime()
 
 
-class ChecklistLineOut(Schema):
+class SiteChecklistLineOut(Schema):
     id = fields.Integer()
     item = fields.String()
     item_name = fields.Function(lambda i: CHECKLIST.get(i.item, i.item))
@@ -145,11 +145,11 @@ class SiteInspectionOut(Schema):
     result = fields.String(metadata={"description": "pass | fail"})
     remarks = fields.String()
     photo_ids = fields.List(fields.Integer())
-    items = fields.List(fields.Nested(ChecklistLineOut))
+    items = fields.List(fields.Nested(SiteChecklistLineOut))
 
 
 class SiteDetailOut(SiteOut):
-    open_problems = fields.List(fields.Nested(ChecklistLineOut))
+    open_problems = fields.List(fields.Nested(SiteChecklistLineOut))
     checklist = fields.Dict(metadata={"description": "item code → Chinese name"})
 
 

@@ -16,11 +16,11 @@ from miniprogram_api.openapi import doc
 from toolbox.facade_inspection import services
 from toolbox.facade_inspection.models import GRADES, ITEMS, STRUCTURES, Building, FacadeInspection
 from toolbox.facade_inspection.schemas import (
-    BuildingIn,
-    BuildingOut,
-    BuildingPage,
-    BuildingQuery,
-    BuildingUpdate,
+    FacadeBuildingIn,
+    FacadeBuildingOut,
+    FacadeBuildingPage,
+    FacadeBuildingQuery,
+    FacadeBuildingUpdate,
     FacadeInspectionIn,
     FacadeInspectionOut,
     FacadeInspectionPage,
@@ -32,7 +32,7 @@ bp = Blueprint("facade_inspection", __name__)
 TAGS = ("facade_inspection",)
 MANAGING_ROLES = ("operator", "manager")  # keep the building register
 
-_building_out = BuildingOut()
+_building_out = FacadeBuildingOut()
 _inspection_out = FacadeInspectionOut()
 
 
@@ -59,11 +59,11 @@ def reference():
 
 
 @bp.get("/buildings")
-@doc("Buildings in my scope, filtered by risk level or open rectification", tags=TAGS, query=BuildingQuery,
-     response=BuildingPage)
+@doc("Buildings in my scope, filtered by risk level or open rectification", tags=TAGS, query=FacadeBuildingQuery,
+     response=FacadeBuildingPage)
 def list_buildings():
     """The building register."""
-    args = parse_args(BuildingQuery())
+    args = parse_args(FacadeBuildingQuery())
     stmt = select(Building).where(scope_clause(Building.org_path, current_user()))
     if "risk_level" in args:
         risk = args["risk_level"]
@@ -84,11 +84,11 @@ def list_buildings():
 
 
 @bp.post("/buildings")
-@doc("Add a building to the register (operators and managers)", tags=TAGS, body=BuildingIn,
-     response=BuildingOut, status=201)
+@doc("Add a building to the register (operators and managers)", tags=TAGS, body=FacadeBuildingIn,
+     response=FacadeBuildingOut, status=201)
 def create_building():
     """Register a building; it gets a Jing'an code."""
-    data = parse_json(BuildingIn())
+    data = parse_json(FacadeBuildingIn())
     code = data.pop("org_unit")
     unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
     if unit is None:
@@ -102,19 +102,19 @@ def create_building():
 
 
 @bp.get("/buildings/<int:building_id>")
-@doc("One building", tags=TAGS, response=BuildingOut, errors=(404,))
+@doc("One building", tags=TAGS, response=FacadeBuildingOut, errors=(404,))
 def get_building(building_id: int):
     """A building, its current risk and rectification."""
     return jsonify(_building_out.dump(_building(building_id)))
 
 
 @bp.patch("/buildings/<int:building_id>")
-@doc("Change a building's details (operators and managers)", tags=TAGS, body=BuildingUpdate,
-     response=BuildingOut, errors=(404,))
+@doc("Change a building's details (operators and managers)", tags=TAGS, body=FacadeBuildingUpdate,
+     response=FacadeBuildingOut, errors=(404,))
 def update_building(building_id: int):
     """Edit a building; only the fields sent change."""
     building = _building(building_id, *MANAGING_ROLES)
-    services.update_building(building, parse_json(BuildingUpdate(), partial=True), current_user())
+    services.update_building(building, parse_json(FacadeBuildingUpdate(), partial=True), current_user())
     db.session.commit()
     return jsonify(_building_out.dump(building))
 

@@ -28,7 +28,7 @@ class ZhSchema(Schema):
     error_messages = {"unknown": "不支持的字段", "type": "格式不正确，应为 JSON 对象"}
 
 
-class BuildingIn(ZhSchema):
+class FacadeBuildingIn(ZhSchema):
     name = _text("楼宇名称", 100)
     address = _text("地址", 200)
     org_unit = _text("所属单位代码", 32, metadata={"description": "street, grid or committee code"})
@@ -47,7 +47,7 @@ class BuildingIn(ZhSchema):
         r"^(1\d{10}|0\d{2,3}-?\d{7,8})$", error="请填写有效的手机号或座机号"))
 
 
-class BuildingUpdate(BuildingIn):
+class FacadeBuildingUpdate(FacadeBuildingIn):
     class Meta:
         exclude = ("org_unit",)
 
@@ -67,7 +67,7 @@ class FacadeInspectionIn(ZhSchema):
                             validate=validate.Length(max=9, error="每次排查最多 9 张照片"))
 
 
-class BuildingQuery(PageArgs):
+class FacadeBuildingQuery(PageArgs):
     risk_level = fields.String(validate=validate.OneOf([*GRADES, "uninspected"]),
                                metadata={"description": "none | low | medium | high | uninspected"})
     rectification_open = fields.Boolean()
@@ -84,7 +84,7 @@ class FacadeUnitRef(Schema):
     name = fields.String()
 
 
-class BuildingOut(Schema):
+class FacadeBuildingOut(Schema):
     id = fields.Integer()
     name = fields.String()
     address = fields.String()
@@ -152,5 +152,5 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
         "total": fields.Integer(), "pages": fields.Integer()}, name=f"{item_schema.__name__}Page")
 
 
-BuildingPage = page_of(BuildingOut)
+FacadeBuildingPage = page_of(FacadeBuildingOut)
 FacadeInspectionPage = page_of(FacadeInspectionOut)

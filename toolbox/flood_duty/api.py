@@ -17,39 +17,39 @@ from miniprogram_api.openapi import doc
 from toolbox.flood_duty import jobs, services
 from toolbox.flood_duty.models import DutyCall, FloodWarning, PointResource, Roster, WaterPoint, WaterReport
 from toolbox.flood_duty.schemas import (
-    ConfirmIn,
-    DutyCallOut,
-    LevelIn,
-    MyDutyOut,
-    MyDutyPage,
-    OverviewPage,
-    OverviewQuery,
-    PointIn,
-    PointOut,
-    PointPage,
-    PointQuery,
-    PointUpdate,
-    ReportIn,
-    ReportOut,
-    ReportPage,
-    ResourceIn,
-    ResourceOut,
-    RosterIn,
-    RosterOut,
-    RosterPage,
-    RosterQuery,
-    RosterUpdate,
-    WarningOut,
-    WarningPage,
-    WarningQuery,
+    FloodConfirmIn,
+    FloodDutyCallOut,
+    FloodLevelIn,
+    FloodMyDutyOut,
+    FloodMyDutyPage,
+    FloodOverviewPage,
+    FloodOverviewQuery,
+    FloodPointIn,
+    FloodPointOut,
+    FloodPointPage,
+    FloodPointQuery,
+    FloodPointUpdate,
+    FloodReportIn,
+    FloodReportOut,
+    FloodReportPage,
+    FloodResourceIn,
+    FloodResourceOut,
+    FloodRosterIn,
+    FloodRosterOut,
+    FloodRosterPage,
+    FloodRosterQuery,
+    FloodRosterUpdate,
+    FloodWarningOut,
+    FloodWarningPage,
+    FloodWarningQuery,
 )
 
 bp = Blueprint("flood_duty", __name__)
 TAGS = ("flood_duty",)
 COMMAND_ROLES = ("operator", "manager")  # keep rosters, set warning levels, manage points and resources
 
-_roster_out, _warning_out, _call_out = RosterOut(), WarningOut(), DutyCallOut()
-_point_out, _report_out, _resource_out = PointOut(), ReportOut(), ResourceOut()
+_roster_out, _warning_out, _call_out = FloodRosterOut(), FloodWarningOut(), FloodDutyCallOut()
+_point_out, _report_out, _resource_out = FloodPointOut(), FloodReportOut(), FloodResourceOut()
 
 
 @bp.before_request
@@ -77,10 +77,10 @@ def _get(model, ident: int, code: str, zh: str):
 # --- rosters ------------------------------------------------------------------------------------------
 
 @bp.get("/rosters")
-@doc("Duty rosters in my scope", tags=TAGS, query=RosterQuery, response=RosterPage)
+@doc("Duty rosters in my scope", tags=TAGS, query=FloodRosterQuery, response=FloodRosterPage)
 def list_rosters():
     """Rosters per unit and shift."""
-    args = parse_args(RosterQuery())
+    args = parse_args(FloodRosterQuery())
     stmt = select(Roster).where(scope_clause(Roster.org_path, current_user()))
     if "org_unit" in args:
         unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == args["org_unit"])).scalar_one_or_none()
@@ -95,11 +95,11 @@ def list_rosters():
 
 
 @bp.post("/rosters")
-@doc("Create a duty roster for a unit and shift (operators and managers)", tags=TAGS, body=RosterIn,
-     response=RosterOut, status=201)
+@doc("Create a duty roster for a unit and shift (operators and managers)", tags=TAGS, body=FloodRosterIn,
+     response=FloodRosterOut, status=201)
 def create_roster():
     """A shift: who is on duty, from which warning level."""
-    data = parse_json(RosterIn())
+    data = parse_json(FloodRosterIn())
     unit = _unit(data.pop("org_unit"))
     roster = services.save_roster(data, unit, current_user())
     db.session.commit()
@@ -107,7 +107,7 @@ def create_roster():
 
 
 @bp.get("/rosters/<int:roster_id>")
-@doc("One roster", tags=TAGS, response=RosterOut, errors=(404,))
+@doc("One roster", tags=TAGS, response=FloodRosterOut, errors=(404,))
 def get_roster(roster_id: int):
     """A roster with its members."""
     roster = _get(Roster, roster_id, "roster_not_found", "值班表不存在")
@@ -116,13 +116,13 @@ def get_roster(roster_id: int):
 
 
 @bp.patch("/rosters/<int:roster_id>")
-@doc("Change a roster; members, when sent, replace the list", tags=TAGS, body=RosterUpdate,
-     response=RosterOut, errors=(404,))
+@doc("Change a roster; members, when sent, replace the list", tags=TAGS, body=FloodRosterUpdate,
+     response=FloodRosterOut, errors=(404,))
 def update_roster(roster_id: int):
     """Edit a roster."""
     roster = _get(Roster, roster_id, "roster_not_found", "值班表不存在")
     ensure_in_scope(current_user(), roster.org_path, *COMMAND_ROLES)
-    data = parse_json(RosterUpdate(), partial=True)
+    data = parse_json(FloodRosterUpdate(), partial=True)
     services.save_roster(data, roster.org_unit, current_user(), roster=roster)
     db.session.commit()
     return jsonify(_roster_out.dump(roster))
@@ -145,10 +145,10 @@ def delete_roster(roster_id: int):
 
 @bp.get("/warnings")
 @doc("Warnings that concern me (the district's, my street's, and those in my scope), newest first", tags=TAGS,
-     query=WarningQuery, response=WarningPage)
+     query=FloodWarningQuery, response=FloodWarningPage)
 def list_warnings():
     """Warning history and the levels in force."""
-    args = parse_args(WarningQuery())
+    args = parse_args(FloodWarningQuery())
     stmt = services.visible_warnings(current_user())
     if "active" in args:
         stmt = stmt.where(FloodWarning.active.is_(args["active"]))
@@ -158,11 +158,11 @@ def list_warnings():
 
 @bp.post("/warnings")
 @doc("Raise, lower or lift (level=none) the warning of the district or a street; raising calls the "
-     "rosters it requires and messages everyone on duty through WeCom", tags=TAGS, body=LevelIn,
-     response=WarningOut, status=201, errors=(409,))
+     "rosters it requires and messages everyone on duty through WeCom", tags=TAGS, body=FloodLevelIn,
+     response=FloodWarningOut, status=201, errors=(409,))
 def set_level():
     """Set a warning level."""
-    data = parse_json(LevelIn())
+    data = parse_json(FloodLevelIn())
     unit = _unit(data["org_unit"], OrgLevel.DISTRICT, OrgLevel.STREET)
     warning = services.set_level(unit, data["level"], current_user(), hazard=data["hazard"],
                                  message=data["message"])
@@ -181,19 +181,19 @@ def _visible_warning(warning_id: int) -> FloodWarning:
 
 
 @bp.get("/warnings/<int:warning_id>")
-@doc("One warning and its message delivery", tags=TAGS, response=WarningOut, errors=(404,))
+@doc("One warning and its message delivery", tags=TAGS, response=FloodWarningOut, errors=(404,))
 def get_warning(warning_id: int):
     """A warning."""
     return jsonify(_warning_out.dump(_visible_warning(warning_id)))
 
 
 @bp.get("/warnings/<int:warning_id>/overview")
-@doc("Who confirmed arrival and who did not, per unit in my scope", tags=TAGS, query=OverviewQuery,
-     response=OverviewPage, errors=(404,))
+@doc("Who confirmed arrival and who did not, per unit in my scope", tags=TAGS, query=FloodOverviewQuery,
+     response=FloodOverviewPage, errors=(404,))
 def warning_overview(warning_id: int):
     """Arrival overview of a warning, unit by unit."""
     warning = _visible_warning(warning_id)
-    args = parse_args(OverviewQuery())
+    args = parse_args(FloodOverviewQuery())
     user = current_user()
     stmt = services.unit_overview_rows(warning, user)
     total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
@@ -218,26 +218,26 @@ def warning_overview(warning_id: int):
 
 
 @bp.post("/warnings/<int:warning_id>/confirm")
-@doc("Confirm my arrival on duty (签到) for a warning in force", tags=TAGS, body=ConfirmIn, response=DutyCallOut,
-     errors=(404, 409))
+@doc("Confirm my arrival on duty (签到) for a warning in force", tags=TAGS, body=FloodConfirmIn,
+     response=FloodDutyCallOut, errors=(404, 409))
 def confirm(warning_id: int):
     """签到."""
     warning = _get(FloodWarning, warning_id, "warning_not_found", "预警不存在")
-    data = parse_json(ConfirmIn())
+    data = parse_json(FloodConfirmIn())
     call = services.confirm_arrival(warning, current_user(), data.get("lat"), data.get("lng"), data.get("note"))
     db.session.commit()
     return jsonify(_call_out.dump(call))
 
 
 @bp.get("/my-duty")
-@doc("My duty calls for warnings in force (what to confirm)", tags=TAGS, query=PageArgs, response=MyDutyPage)
+@doc("My duty calls for warnings in force (what to confirm)", tags=TAGS, query=PageArgs, response=FloodMyDutyPage)
 def my_duty():
     """Am I called, and have I confirmed?"""
     args = parse_args(PageArgs())
     stmt = (select(DutyCall).join(FloodWarning, FloodWarning.id == DutyCall.warning_id)
             .where(DutyCall.user_id == current_user().id, FloodWarning.active.is_(True))
             .order_by(FloodWarning.set_at.desc()))
-    return jsonify(paginate(stmt, args["page"], args["per_page"], MyDutyOut().dump))
+    return jsonify(paginate(stmt, args["page"], args["per_page"], FloodMyDutyOut().dump))
 
 
 # --- waterlogging points --------------------------------------------------------------------------------
@@ -249,10 +249,10 @@ def _point(point_id: int, *roles: str) -> WaterPoint:
 
 
 @bp.get("/points")
-@doc("Waterlogging points in my scope", tags=TAGS, query=PointQuery, response=PointPage)
+@doc("Waterlogging points in my scope", tags=TAGS, query=FloodPointQuery, response=FloodPointPage)
 def list_points():
     """积水点 with their latest depth and resources."""
-    args = parse_args(PointQuery())
+    args = parse_args(FloodPointQuery())
     stmt = select(WaterPoint).where(scope_clause(WaterPoint.org_path, current_user()))
     if "waterlogged" in args:
         logged = WaterPoint.last_depth_cm >= WaterPoint.threshold_cm
@@ -264,11 +264,11 @@ def list_points():
 
 
 @bp.post("/points")
-@doc("Add a waterlogging point (operators and managers); it gets a Jing'an code", tags=TAGS, body=PointIn,
-     response=PointOut, status=201)
+@doc("Add a waterlogging point (operators and managers); it gets a Jing'an code", tags=TAGS, body=FloodPointIn,
+     response=FloodPointOut, status=201)
 def create_point():
     """Register a waterlogging point."""
-    data = parse_json(PointIn())
+    data = parse_json(FloodPointIn())
     unit = _unit(data.pop("org_unit"), OrgLevel.STREET, OrgLevel.GRID, OrgLevel.COMMITTEE)
     point = services.create_point(data, unit, current_user())
     db.session.commit()
@@ -276,18 +276,18 @@ def create_point():
 
 
 @bp.get("/points/<int:point_id>")
-@doc("One waterlogging point", tags=TAGS, response=PointOut, errors=(404,))
+@doc("One waterlogging point", tags=TAGS, response=FloodPointOut, errors=(404,))
 def get_point(point_id: int):
     """A point with its resources."""
     return jsonify(_point_out.dump(_point(point_id)))
 
 
 @bp.patch("/points/<int:point_id>")
-@doc("Change a point (operators and managers)", tags=TAGS, body=PointUpdate, response=PointOut, errors=(404,))
+@doc("Change a point (operators and managers)", tags=TAGS, body=FloodPointUpdate, response=FloodPointOut, errors=(404,))
 def update_point(point_id: int):
     """Edit a point, e.g. its threshold."""
     point = _point(point_id, *COMMAND_ROLES)
-    data = parse_json(PointUpdate(), partial=True)
+    data = parse_json(FloodPointUpdate(), partial=True)
     if "threshold_cm" in data and data["threshold_cm"] is None:
         data["threshold_cm"] = services.default_threshold_cm()
     services.update_point(point, data, current_user())
@@ -305,7 +305,7 @@ def delete_point(point_id: int):
 
 
 @bp.get("/points/<int:point_id>/reports")
-@doc("Depth reports of a point, newest first", tags=TAGS, query=PageArgs, response=ReportPage, errors=(404,))
+@doc("Depth reports of a point, newest first", tags=TAGS, query=PageArgs, response=FloodReportPage, errors=(404,))
 def list_reports(point_id: int):
     """Readings at a point."""
     point = _point(point_id)
@@ -317,11 +317,11 @@ def list_reports(point_id: int):
 
 @bp.post("/points/<int:point_id>/reports")
 @doc("Report the water depth (cm) with a photo; at or above the threshold it becomes a work item", tags=TAGS,
-     body=ReportIn, response=ReportOut, status=201, errors=(404,))
+     body=FloodReportIn, response=FloodReportOut, status=201, errors=(404,))
 def create_report(point_id: int):
     """Report waterlogging."""
     point = _point(point_id)
-    data = parse_json(ReportIn())
+    data = parse_json(FloodReportIn())
     report = services.report_depth(point, data["depth_cm"], current_user(), note=data["note"],
                                    photo_ids=data["photo_ids"])
     db.session.commit()
@@ -329,12 +329,12 @@ def create_report(point_id: int):
 
 
 @bp.post("/points/<int:point_id>/resources")
-@doc("Add a resource (pumps, sandbags ...) to a point", tags=TAGS, body=ResourceIn, response=ResourceOut,
+@doc("Add a resource (pumps, sandbags ...) to a point", tags=TAGS, body=FloodResourceIn, response=FloodResourceOut,
      status=201, errors=(404,))
 def add_resource(point_id: int):
     """Stock a point."""
     point = _point(point_id, *COMMAND_ROLES)
-    resource = services.add_resource(point, parse_json(ResourceIn()), current_user())
+    resource = services.add_resource(point, parse_json(FloodResourceIn()), current_user())
     db.session.commit()
     return jsonify(_resource_out.dump(resource)), 201
 
@@ -346,11 +346,11 @@ def _resource(resource_id: int) -> PointResource:
 
 
 @bp.patch("/resources/<int:resource_id>")
-@doc("Change a resource's quantity or note", tags=TAGS, body=ResourceIn, response=ResourceOut, errors=(404,))
+@doc("Change a resource's quantity or note", tags=TAGS, body=FloodResourceIn, response=FloodResourceOut, errors=(404,))
 def update_resource(resource_id: int):
     """Update stock."""
     resource = _resource(resource_id)
-    services.update_resource(resource, parse_json(ResourceIn(), partial=True), current_user())
+    services.update_resource(resource, parse_json(FloodResourceIn(), partial=True), current_user())
     db.session.commit()
     return jsonify(_resource_out.dump(resource))
 

@@ -34,12 +34,12 @@ class ZhSchema(Schema):
     error_messages = {"unknown": "不支持的字段", "type": "格式不正确，应为 JSON 对象"}
 
 
-class RosterMemberIn(ZhSchema):
+class FloodRosterMemberIn(ZhSchema):
     userid = _text("人员账号", 64)
     duty = _choice("值班职责", DUTIES, load_default="on_duty")
 
 
-class RosterIn(ZhSchema):
+class FloodRosterIn(ZhSchema):
     org_unit = _text("所属单位代码", 32)
     name = _text("班次名称", 100)
     shift_start = fields.AwareDateTime(required=True, default_timezone=BEIJING, error_messages=_msgs("班次开始时间"),
@@ -47,43 +47,43 @@ class RosterIn(ZhSchema):
     shift_end = fields.AwareDateTime(required=True, default_timezone=BEIJING, error_messages=_msgs("班次结束时间"))
     activate_from = _choice("启动等级", {k: v for k, v in LEVELS.items() if k != "none"}, load_default="blue")
     note = _text("备注", 500, required=False, load_default="")
-    members = fields.List(fields.Nested(RosterMemberIn), required=True, error_messages=_msgs("值班人员"),
+    members = fields.List(fields.Nested(FloodRosterMemberIn), required=True, error_messages=_msgs("值班人员"),
                           validate=validate.Length(min=1, max=5000, error="值班人员须为 {min} 至 {max} 人"))
 
 
-class RosterUpdate(RosterIn):
+class FloodRosterUpdate(FloodRosterIn):
     class Meta:
         exclude = ("org_unit",)
 
 
-class RosterQuery(PageArgs):
+class FloodRosterQuery(PageArgs):
     org_unit = fields.String(metadata={"description": "only rosters under this unit code"})
     on_shift = fields.Boolean(metadata={"description": "only rosters whose shift is on now"})
 
 
-class LevelIn(ZhSchema):
+class FloodLevelIn(ZhSchema):
     org_unit = _text("预警范围（全区 JA 或街镇代码）", 32, load_default="JA", required=False)
     level = _choice("预警等级", LEVELS, required=True)
     hazard = _choice("灾害类型", HAZARDS, load_default="rainstorm")
     message = _text("预警说明", 500, required=False, load_default="")
 
 
-class WarningQuery(PageArgs):
+class FloodWarningQuery(PageArgs):
     active = fields.Boolean(metadata={"description": "only warnings in force"})
 
 
-class ConfirmIn(ZhSchema):
+class FloodConfirmIn(ZhSchema):
     lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90, error="纬度超出范围"))
     lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180, error="经度超出范围"))
     note = _text("签到备注", 200, required=False, allow_none=True)
 
 
-class OverviewQuery(PageArgs):
+class FloodOverviewQuery(PageArgs):
     people = fields.String(load_default="unconfirmed", validate=validate.OneOf(["unconfirmed", "all", "none"]),
                            metadata={"description": "list unconfirmed people (default), all, or none"})
 
 
-class PointIn(ZhSchema):
+class FloodPointIn(ZhSchema):
     org_unit = _text("所属单位代码", 32)
     name = _text("积水点名称", 100)
     address = _text("地址", 200)
@@ -93,17 +93,17 @@ class PointIn(ZhSchema):
                                   validate=validate.Range(1, 300, error="警戒水深须在 {min} 至 {max} 厘米之间"))
 
 
-class PointUpdate(PointIn):
+class FloodPointUpdate(FloodPointIn):
     class Meta:
         exclude = ("org_unit",)
 
 
-class PointQuery(PageArgs):
+class FloodPointQuery(PageArgs):
     waterlogged = fields.Boolean(metadata={"description": "only points at or above their threshold"})
     q = fields.String(validate=validate.Length(max=100))
 
 
-class ReportIn(ZhSchema):
+class FloodReportIn(ZhSchema):
     depth_cm = fields.Integer(required=True, error_messages=_msgs("积水深度"),
                               validate=validate.Range(0, 500, error="积水深度须在 {min} 至 {max} 厘米之间"))
     note = _text("情况说明", 500, required=False, load_default="")
@@ -111,7 +111,7 @@ class ReportIn(ZhSchema):
                             validate=validate.Length(max=3, error="每次上报最多 3 张照片"))
 
 
-class ResourceIn(ZhSchema):
+class FloodResourceIn(ZhSchema):
     kind = _choice("物资类型", RESOURCE_KINDS, required=True)
     quantity = fields.Integer(required=True, error_messages=_msgs("数量"),
                               validate=validate.Range(0, 100000, error="数量须在 {min} 至 {max} 之间"))
@@ -131,12 +131,12 @@ class FloodPersonRef(Schema):
     name = fields.String()
 
 
-class RosterMemberOut(Schema):
+class FloodRosterMemberOut(Schema):
     user = fields.Nested(FloodPersonRef)
     duty = fields.String()
 
 
-class RosterOut(Schema):
+class FloodRosterOut(Schema):
     id = fields.Integer()
     org_unit = fields.Nested(FloodUnitRef)
     name = fields.String()
@@ -144,10 +144,10 @@ class RosterOut(Schema):
     shift_end = fields.DateTime()
     activate_from = fields.String()
     note = fields.String()
-    members = fields.List(fields.Nested(RosterMemberOut))
+    members = fields.List(fields.Nested(FloodRosterMemberOut))
 
 
-class WarningOut(Schema):
+class FloodWarningOut(Schema):
     id = fields.Integer()
     org_unit = fields.Nested(FloodUnitRef)
     level = fields.String()
@@ -166,7 +166,7 @@ class WarningOut(Schema):
     messages_done_at = fields.DateTime(allow_none=True)
 
 
-class DutyCallOut(Schema):
+class FloodDutyCallOut(Schema):
     id = fields.Integer()
     warning_id = fields.Integer()
     user = fields.Nested(FloodPersonRef)
@@ -176,19 +176,19 @@ class DutyCallOut(Schema):
     confirmed_at = fields.DateTime(allow_none=True)
 
 
-class MyDutyOut(DutyCallOut):
-    warning = fields.Nested(WarningOut)
+class FloodMyDutyOut(FloodDutyCallOut):
+    warning = fields.Nested(FloodWarningOut)
 
 
-class UnitOverviewOut(Schema):
+class FloodUnitOverviewOut(Schema):
     org_unit = fields.Nested(FloodUnitRef)
     called = fields.Integer()
     confirmed = fields.Integer()
     unconfirmed = fields.Integer()
-    people = fields.List(fields.Nested(DutyCallOut))
+    people = fields.List(fields.Nested(FloodDutyCallOut))
 
 
-class ResourceOut(Schema):
+class FloodResourceOut(Schema):
     id = fields.Integer()
     kind = fields.String()
     kind_name = fields.Function(lambda r: RESOURCE_KINDS.get(r.kind, r.kind))
@@ -197,7 +197,7 @@ class ResourceOut(Schema):
     note = fields.String()
 
 
-class PointOut(Schema):
+class FloodPointOut(Schema):
     id = fields.Integer()
     name = fields.String()
     address = fields.String()
@@ -211,10 +211,10 @@ class PointOut(Schema):
     waterlogged = fields.Boolean()
     open_work_item_id = fields.Integer(allow_none=True)
     open_work_item_number = fields.String(allow_none=True)
-    resources = fields.List(fields.Nested(ResourceOut))
+    resources = fields.List(fields.Nested(FloodResourceOut))
 
 
-class ReportOut(Schema):
+class FloodReportOut(Schema):
     id = fields.Integer()
     point_id = fields.Integer()
     depth_cm = fields.Integer()
@@ -233,9 +233,9 @@ def page_of(item_schema: type[Schema], **extra) -> type[Schema]:
         "total": fields.Integer(), "pages": fields.Integer(), **extra}, name=f"{item_schema.__name__}Page")
 
 
-RosterPage = page_of(RosterOut)
-WarningPage = page_of(WarningOut)
-MyDutyPage = page_of(MyDutyOut)
-PointPage = page_of(PointOut)
-ReportPage = page_of(ReportOut)
-OverviewPage = page_of(UnitOverviewOut, warning=fields.Nested(WarningOut), totals=fields.Dict())
+FloodRosterPage = page_of(FloodRosterOut)
+FloodWarningPage = page_of(FloodWarningOut)
+FloodMyDutyPage = page_of(FloodMyDutyOut)
+FloodPointPage = page_of(FloodPointOut)
+FloodReportPage = page_of(FloodReportOut)
+FloodOverviewPage = page_of(FloodUnitOverviewOut, warning=fields.Nested(FloodWarningOut), totals=fields.Dict())
