@@ -56,3 +56,25 @@ def test_every_field_tool_endpoint_is_in_the_openapi_document(client, app):
     lists = [p for p in documented if spec["paths"][p].get("get", {}).get("parameters") and any(
         prm.get("in") == "query" for prm in spec["paths"][p]["get"]["parameters"])]
     assert "/api/v1/tools/construction_sites/sites" in lists
+
+
+def test_one_click_query_finds_records_of_every_field_tool_within_scope(client, district, auth):
+    from datetime import date, timedelta
+
+    op = auth.headers("ja01-operator")
+    site = {"name": "武定路 88 号修缮工地", "address": "静安区武定路 88 号", "org_unit": "JA01G01",
+            "owner_name": "业主", "owner_contact": "张", "owner_phone": "13800000001", "contractor_name": "施工方",
+            "contractor_contact": "李", "contractor_phone": "13800000002", "work_kind": "repair",
+            "start_date": date.today().isoformat(), "end_date": (date.today() + timedelta(days=9)).isoformat()}
+    assert client.post("/api/v1/tools/construction_sites/sites", json=site, headers=op).status_code == 201
+    building = {"name": "武定路 90 号住宅楼", "address": "静安区武定路 90 号", "org_unit": "JA01G01", "floors": 6,
+                "structure": "brick_concrete", "managing_party": "某物业"}
+    assert client.post("/api/v1/tools/facade_inspection/buildings", json=building, headers=op).status_code == 201
+    point = {"name": "武定路西康路口", "address": "静安区武定路西康路口", "org_unit": "JA01G01"}
+    assert client.post("/api/v1/tools/flood_duty/points", json=point, headers=op).status_code == 201
+
+    found = client.get("/api/v1/query?q=武定路", headers=auth.headers("ja01g01-worker")).get_json()
+    assert {(r["tool"], r["type"]) for r in found["items"]} >= {
+        ("construction_sites", "site"), ("facade_inspection", "building"), ("flood_duty", "point")}
+    elsewhere = client.get("/api/v1/query?q=武定路", headers=auth.headers("ja02g01-worker")).get_json()
+    assert not [r for r in elsewhere["items"] if r["tool"] in FIELD_TOOLS]
