@@ -100,7 +100,7 @@ def save_roster(data: dict, unit: OrgUnit, actor, roster: Roster | None = None) 
         existing = {m.user_id: m for m in roster.members}
         roster.members = [existing.get(u.id) or RosterMember(user=u, user_id=u.id) for u in users]
         for member, line in zip(roster.members, members, strict=True):
-            member.duty = line["duty"]
+            member.duty = line.get("duty") or "on_duty"
     audit.record("flood_duty.roster.save", target_type="flood_roster", target_id=roster.id,
                  detail={"org_unit": unit.code, "members": len(roster.members)}, actor=actor)
     return roster

@@ -168,3 +168,20 @@ def test_operators_are_reminded_when_a_rectification_deadline_is_near(client, b,
     texts = [m for m in wecom_sim.messages() if m["msgtype"] == "text" and "外墙隐患" in m["text"]["content"]]
     assert [m["touser"] for m in texts] == ["ja01-operator"]
     assert "昌平路 100 弄 3 号楼" in texts[0]["text"]["content"]
+
+
+def test_a_rectification_closed_in_the_workflow_is_no_longer_open_on_the_building(client, b, auth, app, district):
+    from app.services.workflow import perform
+
+    inspect(client, auth, b["id"], grades(windows="high"))
+    with app.app_context():
+        item_id = db.session.execute(select(WorkItem.id)).scalar_one()
+        handler, dispatcher = district.user("ja-d-fg-operator"), district.user("ja-operator")
+        perform(item_id, "sign", handler)
+        perform(item_id, "feedback", handler, {"result": "窗框已加固"})
+        perform(item_id, "review_pass", dispatcher)
+        perform(item_id, "visit", dispatcher, {"satisfaction": "satisfied"})
+    detail = client.get(f"{URL}/buildings/{b['id']}", headers=auth.headers("ja01g01-worker")).get_json()
+    assert detail["rectification_open"] is False and detail["risk_level"] == "high"
+    # the next high finding is a new problem, with a new work item
+    assert inspect(client, auth, b["id"], grades(windows="high")).get_json()["work_item_outcome"] == "raised"

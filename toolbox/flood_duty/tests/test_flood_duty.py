@@ -261,3 +261,35 @@ def test_points_and_warnings_feed_one_click_query(client, point, auth, app):
         docs = {(d.type, d.id): d for d in current_registry().get("flood_duty").search_documents()}
     assert docs[("point", str(point["id"]))].title == "积水点 延平路武定路口"
     assert docs[("warning", "1")].title == "静安区城市运行管理中心台风黄色预警"
+
+
+def test_after_the_workflow_closes_a_points_work_item_the_next_deep_reading_raises_a_new_one(
+        client, point, auth, app, district):
+    from app.services.workflow import perform
+
+    headers = auth.headers("ja01g01-worker")
+    first = client.post(f"{URL}/points/{point['id']}/reports", json={"depth_cm": 20}, headers=headers).get_json()
+    with app.app_context():
+        handler, dispatcher = district.user("ja-d-fx-operator"), district.user("ja-operator")
+        perform(first["work_item_id"], "sign", handler)
+        perform(first["work_item_id"], "feedback", handler, {"result": "已排水"})
+        perform(first["work_item_id"], "review_pass", dispatcher)
+        perform(first["work_item_id"], "visit", dispatcher, {"satisfaction": "basic"})
+    assert client.get(f"{URL}/points/{point['id']}", headers=headers).get_json()["open_work_item_id"] is None
+    second = client.post(f"{URL}/points/{point['id']}/reports", json={"depth_cm": 18}, headers=headers).get_json()
+    assert second["escalated"] and second["work_item_id"] not in (None, first["work_item_id"])
+
+
+def test_rosters_are_edited_and_only_uncalled_rosters_deleted(client, district, auth):
+    op = auth.headers("ja01-operator")
+    r = roster(client, auth, "JA01", ["ja01g01-worker"], who="ja01-operator")
+    res = client.patch(f"{URL}/rosters/{r['id']}", json={"members": [
+        {"userid": "ja01g02-worker", "duty": "leader"}, {"userid": "ja01g01-worker"}]}, headers=op)
+    assert {m["user"]["userid"]: m["duty"] for m in res.get_json()["members"]} == {
+        "ja01g02-worker": "leader", "ja01g01-worker": "on_duty"}
+    spare = roster(client, auth, "JA01", ["ja01g03-worker"], who="ja01-operator", activate_from="red")
+    set_level(client, auth, "blue", unit="JA01", who="ja01-operator")
+    called = client.delete(f"{URL}/rosters/{r['id']}", headers=op)
+    assert called.status_code == 409 and called.get_json()["error"]["code"] == "roster_called"
+    assert client.delete(f"{URL}/rosters/{spare['id']}", headers=op).status_code == 204
+    assert client.get(f"{URL}/rosters?on_shift=true", headers=op).get_json()["total"] == 1
