@@ -9,7 +9,7 @@ PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 export FLASK_APP := wsgi
 
-.PHONY: run test lint install services migrate seed worker scheduler bench clean system-packages bench-flood
+.PHONY: run test lint install services migrate seed worker scheduler bench clean system-packages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -56,5 +56,6 @@ bench: install
 	$(BIN)/python benchmarks/search_bench.py $(BENCH_ARGS)
 
 # Red flood warning for the whole district, 5,000 people on duty (see docs/tools.md). Wipes BENCH_DATABASE_URL.
+.PHONY: bench-flood
 bench-flood: install
 	$(BIN)/python benchmarks/flood_warning_bench.py $(BENCH_FLOOD_ARGS)
