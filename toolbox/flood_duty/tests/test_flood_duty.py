@@ -293,3 +293,22 @@ def test_rosters_are_edited_and_only_uncalled_rosters_deleted(client, district, 
     assert called.status_code == 409 and called.get_json()["error"]["code"] == "roster_called"
     assert client.delete(f"{URL}/rosters/{spare['id']}", headers=op).status_code == 204
     assert client.get(f"{URL}/rosters?on_shift=true", headers=op).get_json()["total"] == 1
+
+
+def test_a_depth_report_carries_its_photo_into_the_work_item(client, point, auth, app):
+    import io
+
+    from tests.citizen_support import png_bytes, temporary_media_root
+
+    headers = auth.headers("ja01g01-worker")
+    with temporary_media_root(app, app.instance_path + "/test-media-flood"):
+        photo = client.post("/api/v1/attachments", data={"file": (io.BytesIO(png_bytes()), "w.png")},
+                            headers=headers).get_json()["id"]
+        report = client.post(f"{URL}/points/{point['id']}/reports", json={"depth_cm": 25, "photo_ids": [photo]},
+                             headers=headers).get_json()
+    assert report["photo_ids"] == [photo]
+    with app.app_context():
+        assert db.session.get(WorkItem, report["work_item_id"]).photo_ids == [photo]
+    too_many = client.post(f"{URL}/points/{point['id']}/reports", json={"depth_cm": 5, "photo_ids": [1, 2, 3, 4]},
+                           headers=headers)
+    assert too_many.get_json()["error"]["fields"]["photo_ids"] == ["每次上报最多 3 张照片"]
