@@ -7,7 +7,10 @@ bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 from miniprogram_api import admin, core, docs, users  # noqa: E402,F401  - routes attach to bp / docs_bp
 
 # isort: split
-from miniprogram_api import auth, directory  # noqa: E402,F401 - WeCom login; staff import and sync
+from miniprogram_api import auth  # noqa: E402,F401 - WeCom login, logout, OAuth
+
+# isort: split
+from miniprogram_api import directory  # noqa: E402,F401 - staff import and WeCom sync (security admin)
 
 # isort: split
 from miniprogram_api import work_items  # noqa: E402,F401 - issue 4: /work-items

@@ -389,9 +389,9 @@ def get_work_item(item_id: int):
 
 
 @bp.post("/work-items/<int:item_id>/<action>")
-@doc("Take an action: dispatch, sign, contact, feedback, review_pass, review_reject, visit, return, forward, "
-     "reassign, extend, supervise, close", tags=("work-items",), body=ActionIn, response=ActionOut,
-     errors=(404, 409))
+@doc("Take an action: dispatch, sign, contact, feedback, review_pass, review_reject, visit, reopen, return, "
+     "forward, reassign, extend, supervise, close (202 when it asks for an approval)", tags=("work-items",),
+     body=ActionIn, response=ActionOut, errors=(404, 409))
 def act_on_work_item(item_id: int, action: str):
     """409 (with allowed_actions) when the state forbids it or someone else acted first; 403 without the right."""
     data = parse_json(ActionIn())
@@ -476,7 +476,7 @@ def put_calendar_day(day: str):
 
 @bp.delete("/admin/calendar/<day>")
 @roles_required(Role.ADMIN)
-@doc("Remove a calendar exception (system admin)", tags=("admin",), errors=(404,))
+@doc("Remove a calendar exception (system admin)", tags=("admin",), status=204, errors=(404,))
 def delete_calendar_day(day: str):
     """The day follows Monday–Friday again; audited."""
     if not workdays.clear_day(_parse_day(day)):

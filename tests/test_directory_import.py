@@ -2,14 +2,12 @@
 
 import io
 
-import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from app.errors import ApiError
 from app.extensions import db
 from app.models.audit import AuditLog
-from app.models.users import Membership, User
+from app.models.users import User
 
 URL = "/api/v1/admin/directory/import"
 HEADER = "userid,name,mobile,unit code,role\n"
@@ -133,15 +131,6 @@ def test_import_refuses_granting_a_second_admin_role_to_an_existing_admin(app, c
     assert upload(client, auth, content, query="?disable_missing=0").status_code == 422
 
 
-def test_separated_roles_are_enforced_on_every_grant(app, district):
-    with app.app_context():
-        admin = _user("ja-admin")
-        with pytest.raises(ApiError) as err:
-            admin.memberships.append(Membership(org_unit=admin.memberships[0].org_unit, role="audit_admin"))
-        assert err.value.code == "separated_roles"
-        db.session.rollback()
-
-
 def test_importer_is_never_disabled_by_their_own_file(app, client, district, auth):
     res = upload(client, auth, HEADER + "ja01g01-worker,江宁网格员01,,JA01G01,worker\n")
     assert res.status_code == 200
@@ -163,12 +152,3 @@ def test_cli_import_with_dry_run(app, runner, district, tmp_path):
     with app.app_context():
         assert _user("ja01g01-new") is not None
 
-
-def test_changing_a_membership_role_also_respects_separation(app, district):
-    with app.app_context():
-        admin = _user("ja-admin")
-        admin.memberships.append(Membership(org_unit=admin.memberships[0].org_unit, role="manager"))
-        db.session.flush()
-        with pytest.raises(ApiError):
-            admin.memberships[-1].role = "security_admin"
-        db.session.rollback()

@@ -87,6 +87,7 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition("review_pass", "审核通过", ("reviewing",), "visiting", DISPATCHER),
     Transition("review_reject", "审核驳回", ("reviewing",), "rehandling", DISPATCHER, ("reason",)),
     Transition("visit", "回访", ("visiting",), "closed", DISPATCHER, ("satisfaction",)),
+    Transition("reopen", "回访不满意重办", ("visiting",), "rehandling", DISPATCHER, ("reason",)),
     Transition("return", "退单", ("dispatched", "handling"), "returned", HANDLER, ("reason",)),
     Transition("forward", "转派", ("dispatched", "handling"), "dispatched", HANDLER, ("unit",)),
     Transition("reassign", "改派", ("dispatched", "handling", "rehandling", "returned"), "dispatched",
@@ -191,8 +192,7 @@ def _enter_stage(item: WorkItem, now) -> None:
         item.due_at = item.close_due_at  # the close clock keeps running through returns and forwards
     else:
         item.due_at = add_working_days(now, limits.rehandle_days)
-    if item.due_at <= now:
-        item.due_at = now  # already late: supervision will mark it at once
+    # A deadline already past (e.g. signed after the close deadline) stays as it is: supervision flags it.
 
 
 # --- routing ---------------------------------------------------------------------------------
@@ -558,6 +558,12 @@ def _apply_visit(item, user, data, now, notify, result):
     notify.append((people, _msg(item, f"工单已办结（回访：{SATISFACTION[data['satisfaction']]}）")))
 
 
+def _apply_reopen(item, user, data, now, notify, result):
+    item.satisfaction = "unsatisfied"
+    result["detail"] = {"satisfaction": "unsatisfied"}
+    notify.append((_handlers(item), _msg(item, f"回访不满意，请在限期内重办。原因：{data['reason']}")))
+
+
 def _apply_close(item, user, data, now, notify, result):
     item.closed_at = now
     people = list(_handlers(item)) + ([item.reporter_user.wecom_userid] if item.reporter_user else [])
@@ -687,8 +693,9 @@ def decide(approval_id: int, user: User, approve: bool, *, via: str, note: str |
             approval.status, action = "approved", "extend"
             item.extension_days += approval.days
             item.close_due_at = add_working_days(item.close_due_at, approval.days)
-            if item.stage == "handle":
-                item.due_at, item.overdue = item.close_due_at, False
+            if item.stage == "handle":  # a new deadline: a new clock, with its own reminders
+                item.due_at, item.overdue, item.stage_started_at = item.close_due_at, False, now
+                item.stage_seq += 1
             _event(item, "extend", user, from_state=item.state, to_state=item.state, reason=approval.reason, at=now,
                    approval_id=approval.id, days=approval.days, via=via)
         verdict = APPROVAL_STATUS[approval.status]
@@ -876,8 +883,10 @@ def supervise_item(item: WorkItem, now) -> list[str]:
 def supervise_work_items() -> dict:
     """Remind at 80 %, mark overdue at 100 % and escalate (督办) — each once per item and stage."""
     now = utcnow()
+    # An item already marked overdue has had every step for its current stage (they commit together).
     ids = db.session.execute(select(WorkItem.id).where(
-        WorkItem.state.in_(OPEN_STATES), WorkItem.due_at.is_not(None))).scalars().all()
+        WorkItem.state.in_(OPEN_STATES), WorkItem.due_at.is_not(None), WorkItem.overdue.is_(False))
+    ).scalars().all()
     counts = {"remind": 0, "overdue": 0, "escalate": 0}
     for item_id in ids:
         item = db.session.get(WorkItem, item_id, populate_existing=True)

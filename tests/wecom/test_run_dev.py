@@ -2,10 +2,8 @@
 
 import socket
 
-from app import create_app
 from app.run_dev import start_simulator
 from app.wecom.client import get_client
-from tests.fixtures import config_for_tests
 
 
 def _free_port() -> int:
@@ -14,12 +12,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_simulator_follows_custom_wecom_settings(tmp_path):
+def test_simulator_follows_custom_wecom_settings(make_app):
     port = _free_port()
-    app = create_app({**config_for_tests(tmp_path), "WECOM_CORP_ID": "ww_custom", "WECOM_SECRET": "s3cret",
-                      "WECOM_AGENT_ID": "1000777", "WECOM_TOKEN": "tk",
-                      "WECOM_AES_KEY": "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210abcdefg",
-                      "WECOM_API_BASE": f"http://127.0.0.1:{port}/cgi-bin/"})
+    app = make_app(WECOM_CORP_ID="ww_custom", WECOM_SECRET="s3cret", WECOM_AGENT_ID="1000777", WECOM_TOKEN="tk",
+                   WECOM_AES_KEY="ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210abcdefg",
+                   WECOM_API_BASE=f"http://127.0.0.1:{port}/cgi-bin/")
     server = start_simulator(app, "127.0.0.1", 5999)
     try:
         assert server.url == f"http://127.0.0.1:{port}"
@@ -31,6 +28,6 @@ def test_simulator_follows_custom_wecom_settings(tmp_path):
         server.stop()
 
 
-def test_no_simulator_for_a_real_wecom_host(tmp_path):
-    app = create_app({**config_for_tests(tmp_path), "WECOM_API_BASE": "https://qyapi.weixin.qq.com/cgi-bin/"})
+def test_no_simulator_for_a_real_wecom_host(make_app):
+    app = make_app(WECOM_API_BASE="https://qyapi.weixin.qq.com/cgi-bin/")
     assert start_simulator(app, "127.0.0.1", 5000) is None

@@ -198,3 +198,19 @@ def test_sign_deadline_is_recomputed_on_each_entry(app, api, new_item):
         item = item_row(item_id)
         assert item.stage == "sign" and item.stage_seq == first_seq + 1
         assert item.due_at == min(workdays.add_working_days(item.stage_started_at, 1), item.close_due_at)
+
+
+def test_unsatisfied_follow_up_reopens_for_rehandling_with_a_fresh_clock(app, api, new_item):
+    item_id = new_item()
+    api.ok("ja01-operator", item_id, "sign")
+    api.ok("ja01-operator", item_id, "feedback", result="已处理")
+    api.ok("ja-operator", item_id, "review_pass")
+    assert api.act("ja-operator", item_id, "reopen").status_code == 422
+    reopened = api.ok("ja-operator", item_id, "reopen", reason="群众反映仍未解决")["item"]
+    assert reopened["state"] == "rehandling" and reopened["satisfaction"] == "unsatisfied"
+    with app.app_context():
+        item = item_row(item_id)
+        assert item.due_at == workdays.add_working_days(item.events[-1].at, 3)
+    api.ok("ja01-operator", item_id, "feedback", result="再次处理")
+    api.ok("ja-operator", item_id, "review_pass")
+    assert api.ok("ja-operator", item_id, "visit", satisfaction="satisfied")["item"]["state"] == "closed"

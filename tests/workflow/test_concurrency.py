@@ -119,3 +119,16 @@ def test_two_decisions_on_one_approval_apply_once(app, new_item, auth, client):
         decisions = [e.action for e in item.events if e.action in ("forward", "forward_rejected")]
         assert len(decisions) == 1
         assert (item.org_unit.code == "JA02") == (decisions == ["forward"])
+
+
+def test_same_state_actions_at_once_are_decided_by_the_version_column(app, new_item, api):
+    item_id = new_item("JA01G01")
+    api.ok("ja01-operator", item_id, "sign")
+    outcomes = run_concurrently(app, item_id, [("ja01-operator", "contact", {"note": "电话联系"}),
+                                               ("ja01-manager", "supervise", {"note": "请加快"})])
+    losers = [o for o in outcomes.values() if o[0] != "ok"]
+    assert len(losers) == 1, outcomes
+    assert losers[0][:2] == (409, "concurrent_update")  # both were allowed: only the version decides
+    with app.app_context():
+        actions = [e.action for e in db.session.get(WorkItem, item_id).events]
+        assert sum(a in ("contact", "supervise") for a in actions) == 1

@@ -168,3 +168,38 @@ def test_reminder_and_escalation_messages_go_out_once_across_a_restart(app, new_
     assert len([t for t in texts_to(wecom_sim, "ja01-operator") if "已超期" in t]) == 1
     escalations = [t for t in texts_to(wecom_sim, "ja01-manager") if "请督办" in t]
     assert len(escalations) == 1 and "江宁路街道" in escalations[0]
+
+
+def test_signing_after_the_close_deadline_is_overdue_at_once(app, api, new_item):
+    item_id = new_item()
+    with app.app_context():
+        item = item_row(item_id)
+        item.close_due_at = utcnow() - timedelta(hours=2)
+        db.session.commit()
+    api.ok("ja01-operator", item_id, "sign")
+    with app.app_context():
+        item = item_row(item_id)
+        assert item.stage == "handle" and item.due_at == item.close_due_at  # the real deadline, not reset
+    run_supervision(app)
+    assert [level for key, level in alerts(app, item_id) if key.startswith("handle:")] == [
+        "remind", "overdue", "escalate"]
+
+
+def test_an_approved_extension_starts_a_new_clock_for_an_overdue_item(app, api, new_item):
+    item_id = new_item()
+    api.ok("ja01-operator", item_id, "sign")
+    set_clock(app, item_id, started_ago=timedelta(days=6), due_in=-timedelta(minutes=1))
+    run_supervision(app)
+    approval = api.ok("ja01-operator", item_id, "extend", days=5, reason="材料未到")["approval"]
+    api.client.post(f"/api/v1/work-item-approvals/{approval['id']}/approve", json={},
+                    headers=api.headers("ja01-manager"))
+    with app.app_context():
+        item = item_row(item_id)
+        assert item.overdue is False and item.due_at > utcnow() and item.due_at == item.close_due_at
+    assert api.inbox("ja01-operator", box="overdue")["items"] == []
+    run_supervision(app)
+    assert [lvl for _, lvl in alerts(app, item_id)] == ["remind", "overdue", "escalate"]
+    set_clock(app, item_id, started_ago=timedelta(days=5), due_in=-timedelta(minutes=1))
+    run_supervision(app)
+    keys = {key for key, _ in alerts(app, item_id)}
+    assert len(keys) == 2 and [lvl for _, lvl in alerts(app, item_id)].count("escalate") == 2
