@@ -237,3 +237,8 @@ def _follow_reindex(queued, poll_seconds: float = 0.5, hint_after: float = 10.0)
 
 
 from app import workflow_cli  # noqa: E402,F401 - issue 4: calendar and work-item commands
+
+# isort: split
+from app.places_cli import places_cli  # noqa: E402 - issue 5: `flask toolbox places …`
+
+toolbox_cli.add_command(places_cli)

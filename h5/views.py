@@ -19,6 +19,9 @@ from h5 import bp
 
 log = logging.getLogger(__name__)
 
+# The likeliest problem at a kind of place, preselected (the citizen can change it).
+KIND_DEFAULT_CATEGORY = {"flood_point": "waterlogging", "construction_site": "construction"}
+
 
 def _svc():
     from toolbox.citizen_report import services
@@ -58,6 +61,19 @@ def _go(url: str):
     return redirect(url, code=303)
 
 
+@bp.after_request
+def _headers(response):
+    """No third-party anything; tracking pages (the URL is the citizen's credential) are never cached or
+    leaked through a Referer."""
+    response.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; "
+                                "style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.endpoint in ("h5.tracking", "h5.report_form", "h5.submit_report"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/c/<code>")
 def report_form(code: str):
     """The place and the report form."""
@@ -66,7 +82,8 @@ def report_form(code: str):
         return _not_found()
     if not place.active:
         return _not_found("disabled", place=place)
-    values = {"idempotency_key": secrets.token_urlsafe(24), "category": request.args.get("category", "")}
+    values = {"idempotency_key": secrets.token_urlsafe(24),
+              "category": request.args.get("category") or KIND_DEFAULT_CATEGORY.get(place.kind, "")}
     return _form_page(place, values)
 
 

@@ -16,6 +16,14 @@ def anonymise_contacts() -> int:
     return anonymise_closed_reports()
 
 
+@periodic("citizen_report.settle_drafts", 10 * 60)
+@job("default")
+def settle_drafts() -> int:
+    """Every 10 minutes: unanswered duplicate offers older than 30 minutes join the open report."""
+    from toolbox.citizen_report.services import settle_stale_drafts
+    return settle_stale_drafts()
+
+
 citizen_report_cli = AppGroup("citizen-report", help="静安码随手拍: Open311 keys and data retention.")
 
 

@@ -46,10 +46,13 @@ class Open311Error(Exception):
 def _xml_value(parent: ET.Element, key: str, value) -> None:
     el = ET.SubElement(parent, key)
     if isinstance(value, list):
-        child_tag = {"attributes": "attribute", "values": "value"}.get(key, "item")
+        child_tag = {"attributes": "attribute", "values": "value", "endpoints": "endpoint",
+                     "formats": "format"}.get(key, "item")
         for entry in value:
-            _xml_dict(ET.SubElement(el, child_tag), entry) if isinstance(entry, dict) else _xml_value(el, child_tag,
-                                                                                                      entry)
+            if isinstance(entry, dict):
+                _xml_dict(ET.SubElement(el, child_tag), entry)
+            else:
+                _xml_value(el, child_tag, entry)
     elif isinstance(value, dict):
         _xml_dict(el, value)
     elif isinstance(value, bool):
@@ -255,6 +258,21 @@ def _float(name: str) -> float | None:
 
 
 # --- endpoints -----------------------------------------------------------------------------------
+
+@bp.get("/discovery.<fmt>")
+def discovery(fmt: str):
+    """Open311 Service Discovery: where this GeoReport v2 endpoint lives and what it speaks."""
+    _check_format(fmt)
+    base = current_app.config["PUBLIC_BASE_URL"]
+    payload = {
+        "changeset": "2026-11-25T00:00:00Z", "contact": "静安区城市运行管理中心（12345 市民服务热线）",
+        "key_service": "api_key: ask the 静安区城运中心 system admin",
+        "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": f"{base}/open311/v2",
+                       "changeset": "2026-11-25T00:00:00Z", "type": "production",
+                       "formats": ["text/xml", "application/json"]}],
+    }
+    return render(fmt, payload, root="discovery")
+
 
 @bp.get("/services.<fmt>")
 def services(fmt: str):

@@ -237,7 +237,9 @@ def decide(report: CitizenReport, join: bool) -> CitizenReport:
         is not None and target.work_item_id is not None
     if join and still_open:
         report.status, report.work_item_id = ReportStatus.JOINED, target.work_item_id
-        _scope_photos(report, _work_item(report).org_path)
+        item = _work_item(report)
+        _scope_photos(report, item.org_path)
+        _index(report, item)
         audit.record("citizen_report.join", target_type="citizen_report", target_id=report.id, actor="citizen",
                      detail={"joined": target.id, "work_item": target.work_item_id})
     else:
@@ -247,6 +249,22 @@ def decide(report: CitizenReport, join: bool) -> CitizenReport:
                      actor="citizen")
     db.session.commit()
     return report
+
+
+DRAFT_ANSWER_MINUTES = 30
+
+
+def settle_stale_drafts(now: datetime | None = None) -> int:
+    """Drafts the citizen left unanswered for DRAFT_ANSWER_MINUTES join the open report (or, if it has
+    been handled meanwhile, are filed on their own): a closed browser never loses a report."""
+    cutoff = (now or utcnow()) - timedelta(minutes=DRAFT_ANSWER_MINUTES)
+    ids = db.session.execute(select(CitizenReport.id).where(
+        CitizenReport.status == ReportStatus.DRAFT, CitizenReport.created_at < cutoff)).scalars().all()
+    for report_id in ids:
+        report = db.session.get(CitizenReport, report_id)
+        if report is not None and report.status == ReportStatus.DRAFT:
+            decide(report, join=True)
+    return len(ids)
 
 
 # --- tracking -----------------------------------------------------------------------------------
@@ -329,8 +347,30 @@ def rate(report: CitizenReport, rating: str, comment: str | None = None) -> Citi
     report.rating_comment = (comment or "").strip()[:500] or None
     audit.record("citizen_report.rate", target_type="citizen_report", target_id=report.id, actor="citizen",
                  detail={"rating": rating, "work_item": report.work_item_id})
+    _tell_follow_up(report)
     db.session.commit()
     return report
+
+
+def _tell_follow_up(report: CitizenReport) -> None:
+    """The rating feeds the 回访: the dispatching unit's staff hear it on WeCom (after commit)."""
+    from app.models.users import Role
+    from app.services.after_commit import delay_after_commit
+    from app.services.notify import send_text_message
+    from app.services.workflow import unit_staff
+
+    item = _work_item(report)
+    if item is None:
+        return
+    userids = unit_staff(item.dispatch_unit, (Role.OPERATOR, Role.MANAGER))
+    if not userids:
+        return
+    hint = "。"
+    if item.state == "visiting":
+        hint = "。可据此回访或重办。" if report.rating == "unsatisfied" else "。可据此完成回访。"
+    text = (f"【随手拍回访】市民对工单 {item.number}（{item.title}）的评价：{RATINGS[report.rating]}"
+            + (f"。意见：{report.rating_comment}" if report.rating_comment else "") + hint)
+    delay_after_commit(send_text_message, userids, text)
 
 
 def reopen(report: CitizenReport, reason: str) -> CitizenReport:
@@ -449,13 +489,18 @@ def search_documents():
 
 
 def on_work_item_changed(sender, **kw) -> None:
-    """Keep the search index's status of our reports in step with their work items."""
+    """Keep the search index (status, scope) and the photos' scope in step with our reports' work items."""
     if kw.get("source_tool") != CODE:
         return
     reports = db.session.execute(select(CitizenReport).where(CitizenReport.work_item_id == kw["item_id"])).scalars()
     touched = False
     for report in reports:
-        _index(report)
+        item = _work_item(report)
+        # Forwarded or reassigned out of the photos' scope: the unit now handling it must see them.
+        for att in _attachments(report.photo_ids):
+            if item is not None and att.org_path and not item.org_path.startswith(att.org_path):
+                att.org_path = item.org_path
+        _index(report, item)
         touched = True
     if touched:
         db.session.commit()

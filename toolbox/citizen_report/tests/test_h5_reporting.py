@@ -246,3 +246,54 @@ def test_filing_feeds_one_click_query(app, client, place):
     mine = [r for s, r in seen if s == "citizen_report"]
     assert mine and mine[0].type == "report" and mine[0].org_path == "/JA/JA01/"
     assert "地砖" in mine[0].text and mine[0].status == "dispatched"
+
+
+def test_an_oversized_request_gets_the_form_back_not_an_error_page(app, client, place):
+    app.config["MAX_CONTENT_LENGTH"] = 20_000
+    try:
+        response = submit(client, place, form(photos=[photo()]))
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
+    assert response.status_code == 413 and "照片总大小超出限制" in response.get_data(as_text=True)
+
+
+def test_tracking_pages_are_not_cached_and_leak_no_referrer(client, place):
+    code = tracking_code(submit(client, place, form()))
+    response = client.get(f"/h5/t/{code}")
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "no-referrer"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_the_likeliest_category_is_preselected_for_a_flood_point(app, client, district):
+    code = make_place(app, district, name="余姚路积水点", kind="flood_point")
+    html = client.get(f"/h5/c/{code}").get_data(as_text=True)
+    assert re.search(r'<option value="waterlogging"\s+selected>', html)
+
+
+def test_a_citizen_rating_reaches_the_follow_up_staff_on_wecom(app, client, auth, place, wecom_sim):
+    code = tracking_code(submit(client, place, form()))
+    with app.app_context():
+        item_id = the_report(app, code).work_item_id
+        number = db.session.get(WorkItem, item_id).number
+    close_item(client, auth, item_id)
+    run_jobs(app, "notify")
+    before = len(wecom_sim.messages())
+    assert client.post(f"/h5/t/{code}/rate", data={"rating": "unsatisfied", "comment": "还有积水"}).status_code == 303
+    run_jobs(app, "notify")
+    sent = wecom_sim.messages()[before:]
+    texts = [m for m in sent if number in str(m) and "不满意" in str(m)]
+    assert texts and "还有积水" in str(texts[0]) and "ja-operator" in str(texts[0])
+
+
+def test_an_unanswered_duplicate_offer_joins_the_open_report_later(app, client, place):
+    from app.jobs import PERIODIC_JOBS
+    from toolbox.citizen_report.services import settle_stale_drafts
+
+    assert "citizen_report.settle_drafts" in PERIODIC_JOBS
+    first = tracking_code(submit(client, place, form()))
+    second = tracking_code(submit(client, place, form(description="地砖松动，没人管")))
+    with app.app_context():
+        assert settle_stale_drafts() == 0  # the citizen still has time to answer
+        assert settle_stale_drafts(now=utcnow() + timedelta(minutes=31)) == 1
+        assert the_report(app, second).status == "joined"
+        assert the_report(app, second).work_item_id == the_report(app, first).work_item_id

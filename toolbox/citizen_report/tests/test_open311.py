@@ -148,3 +148,12 @@ def test_posted_media_file_is_stored_through_the_photo_pipeline(app, client, pla
     with app.app_context():
         report = db.session.get(CitizenReport, int(response.get_json()[0]["service_request_id"]))
         assert len(report.photo_ids) == 1
+
+
+def test_service_discovery_names_the_geo_report_v2_endpoint(client):
+    body = client.get(f"{V2}/discovery.json").get_json()
+    endpoint = body["endpoints"][0]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert endpoint["url"].endswith("/open311/v2") and "application/json" in endpoint["formats"]
+    root = ET.fromstring(client.get(f"{V2}/discovery.xml").data)
+    assert root.tag == "discovery" and root.find("endpoints/endpoint/formats/format") is not None

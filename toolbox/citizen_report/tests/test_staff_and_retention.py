@@ -15,7 +15,7 @@ from app.models.workitem import WorkItem
 from tests.citizen_support import temporary_media_root
 from toolbox.citizen_report.models import CitizenReport
 from toolbox.citizen_report.services import anonymise_closed_reports, months_before
-from toolbox.citizen_report.tests.helpers import close_item, form, make_place, submit, tracking_code
+from toolbox.citizen_report.tests.helpers import close_item, form, make_place, photo, submit, tracking_code
 
 BASE = "/api/v1/tools/citizen_report"
 
@@ -119,3 +119,17 @@ def test_open311_keys_are_issued_by_admins_and_can_be_revoked(client, auth, dist
     assert revoke.status_code == 200 and revoke.get_json()["active"] is False
     result = runner.invoke(args=["toolbox", "citizen-report", "open311-key", "cli-client"])
     assert result.exit_code == 0 and "o311_" in result.output
+
+
+def test_photos_follow_the_work_item_when_it_is_reassigned(app, client, auth, district):
+    place = make_place(app, district)
+    code = tracking_code(submit(client, place, form(photos=[photo()])))
+    with app.app_context():
+        row = db.session.execute(select(CitizenReport).where(CitizenReport.tracking_code == code)).scalar_one()
+        att_id, item_id = row.photo_ids[0], row.work_item_id
+    department = auth.headers("ja-d-cg-operator")
+    assert client.get(f"/api/v1/attachments/{att_id}", headers=department).status_code == 404
+    moved = client.post(f"/api/v1/work-items/{item_id}/reassign", json={"unit": "JA-D-CG", "reason": "占道经营"},
+                        headers=auth.headers("ja-operator"))
+    assert moved.status_code == 200, moved.get_json()
+    assert client.get(f"/api/v1/attachments/{att_id}", headers=department).status_code == 200
