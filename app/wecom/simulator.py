@@ -410,8 +410,12 @@ def create_simulator(*, corp_id: str, secret: str, agent_id: str | int, token: s
             response_code = _new_response_code(task_id)
         xml = _event_xml(to_user=sim.config["CORP_ID"], from_user=userid, agent_id=sim.config["AGENT_ID"],
                          event_key=event_key, task_id=task_id, card_type=card_type, response_code=response_code)
-        status, text = post_encrypted(callback_url, xml, token=sim.config["TOKEN"], aes_key=sim.config["AES_KEY"],
-                                      corp_id=sim.config["CORP_ID"], agent_id=sim.config["AGENT_ID"])
+        try:
+            status, text = post_encrypted(callback_url, xml, token=sim.config["TOKEN"],
+                                          aes_key=sim.config["AES_KEY"], corp_id=sim.config["CORP_ID"],
+                                          agent_id=sim.config["AGENT_ID"])
+        except requests.RequestException as exc:
+            return jsonify({"error": f"the app's callback {callback_url} is unreachable: {exc}"}), 502
         return jsonify({"status": status, "body": text, "response_code": response_code})
 
     return sim

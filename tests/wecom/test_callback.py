@@ -219,3 +219,18 @@ def test_a_flood_of_refused_callbacks_stops_being_audited(app, client):
         app.config["WECOM_CALLBACK_REFUSAL_LIMIT"] = 60
     assert statuses == [403, 403, 403, 429, 429]
     assert len(_denials(app)) == 3
+
+
+def test_replay_over_http_is_refused(app, live_server, card_handler):
+    from app.wecom.simulator import post_encrypted
+
+    cfg = app.config
+    url = f"{live_server.url}/wecom/callback"
+    kwargs = {"token": cfg["WECOM_TOKEN"], "aes_key": cfg["WECOM_AES_KEY"], "corp_id": cfg["WECOM_CORP_ID"],
+              "agent_id": 1000002, "nonce": "http-replay", "timestamp": int(time.time())}
+    xml = _tap_xml(app)
+    assert post_encrypted(url, xml, **kwargs)[0] == 200
+    status, body = post_encrypted(url, xml, **kwargs)
+    assert status == 403 and "callback_replayed" in body
+    run_jobs(app)
+    assert len(card_handler) == 1

@@ -108,3 +108,16 @@ def test_oauth_authorize_page_redirects_back_with_code_and_state(app, wecom_sim)
     page = requests.get(f"{wecom_sim.url}/connect/oauth2/authorize", params={
         "appid": app.config["WECOM_CORP_ID"], "redirect_uri": "http://127.0.0.1:5000/cb"}, timeout=10)
     assert page.status_code == 200 and "ja01g01-worker" in page.text
+
+
+def test_tap_reports_an_unreachable_callback(app, wecom_sim):
+    from app.wecom.client import get_client
+
+    with app.app_context():
+        get_client().send_template_card(["ja-admin"], {"card_type": "button_interaction", "task_id": "t-x",
+                                                       "main_title": {"title": "x"},
+                                                       "button_list": [{"text": "ok", "key": "ok"}]})
+    res = requests.post(f"{wecom_sim.url}/_sim/tap", json={"userid": "ja-admin", "task_id": "t-x", "event_key": "ok",
+                                                           "callback_url": "http://127.0.0.1:9/wecom/callback"},
+                        timeout=15)
+    assert res.status_code == 502
