@@ -97,6 +97,12 @@ def test_single_character_finds_it_anywhere_in_a_word(app, client, grid_worker):
     assert sorted(ids(query(client, grid_worker, "路"))) == ["1", "2"]
 
 
+def test_a_single_character_beside_other_terms_is_still_required(app, client, grid_worker):
+    publish(app, rec(1, "共和新路1234号"), rec(2, "共和新路1234弄"), rec(3, "共和新路1234号楼"))
+    assert sorted(ids(query(client, grid_worker, "共和新路1234号"))) == ["1", "3"]
+    assert ids(query(client, grid_worker, "1234弄")) == ["2"]
+
+
 def test_terms_are_all_required(app, client, grid_worker):
     publish(app, rec(1, "共和新路工地", text="脚手架未设防护网"), rec(2, "共和新路工地", text="围挡破损"))
     assert ids(query(client, grid_worker, "共和新路 脚手架")) == ["1"]
@@ -154,6 +160,12 @@ def test_separated_admin_roles_do_not_widen_the_scope(client, auth, scoped_docs,
     assert ids(query(client, auth.headers("worker-and-auditor"), "共和新路")) == ["grid12"]
     response = client.get("/api/v1/query?q=共和新路", headers=auth.headers("ja-auditor"))
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "role_required"
+
+
+def test_scope_tokens_in_the_index_cannot_be_searched_for(client, auth, scoped_docs):
+    headers = auth.headers("ja-operator")
+    for q in ("org_ja01g01", "orgja01g01", "org ja01g01"):
+        assert query(client, headers, q)["total"] == 0
 
 
 def test_org_filter_narrows_within_scope_and_refuses_outside(client, auth, scoped_docs):
@@ -292,3 +304,12 @@ def test_query_is_in_the_openapi_document(client):
     spec = client.get("/api/openapi.json").get_json()
     operation = spec["paths"]["/api/v1/query"]["get"]
     assert "400" in operation["responses"] and operation["security"]
+
+
+def test_backend_ddl_can_run_again_as_a_migration_would(app, client, grid_worker):
+    from app.services.search import create_backend_ddl
+
+    with app.app_context(), db.engine.begin() as connection:
+        create_backend_ddl(connection)  # already made by create_all: must be a no-op, not an error
+    publish(app, rec(1, "共和新路1234号"))
+    assert ids(query(client, grid_worker, "共和新路")) == ["1"]

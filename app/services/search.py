@@ -29,7 +29,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from markupsafe import escape
-from sqlalchemy import case, cast, column, delete, func, select, table, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    delete,
+    func,
+    null,
+    select,
+    table,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.sql.elements import ColumnElement
@@ -40,7 +56,7 @@ from app.jobs import job
 from app.models.base import utcnow
 from app.models.search import FTS_TABLE, SearchDoc
 from app.services.crypto import mask_mobile
-from app.services.scope import scope_clause
+from app.services.scope import scope_clause, scope_paths
 from app.signals import SearchableRecord, searchable_deleted, searchable_saved
 
 log = logging.getLogger(__name__)
@@ -135,6 +151,36 @@ def parse_query(q: str | None) -> list[Term]:
 FIELDS = ("title", "address", "text")
 
 
+def scope_token(path: str) -> str:
+    """The index token standing for "inside this org unit's subtree": org_ja05g03.
+
+    tokenise() never yields "_", so no query text can produce or match a scope token.
+    """
+    code = path.rstrip("/").rsplit("/", 1)[-1]
+    return "org_" + re.sub(r"[^0-9a-z]", "", code.lower())
+
+
+def scope_tokens(org_path: str) -> list[str]:
+    """A record's scope tokens: one per ancestor below the district root (and its own unit).
+
+    They let the full-text index itself intersect matches with the caller's subtrees, so a grid
+    worker's query never walks the whole district's matches. Scope is still *enforced* by
+    app.services.scope.scope_clause on org_path; these tokens only make it fast.
+    """
+    parts = [p for p in org_path.strip("/").split("/") if p]
+    return [scope_token("/".join(parts[:i])) for i in range(2, len(parts) + 1)]
+
+
+def _scope_roots(paths: Iterable[str]) -> list[str] | None:
+    """Scope tokens for the query, or None when a root is the whole district (nothing to narrow)."""
+    tokens = []
+    for path in paths:
+        if path.strip("/").count("/") == 0:
+            return None
+        tokens.append(scope_token(path))
+    return tokens
+
+
 class PostgresBackend:
     """tsvector with positions and weights (title A, address B, text C); GIN index; tsquery phrases."""
 
@@ -156,7 +202,9 @@ class PostgresBackend:
                 positions.setdefault(token, []).append(f"{pos}{weight}")
                 pos += 1
             pos += 8  # a gap, so no phrase spans two fields
-        return " ".join(f"{self._lexeme(t)}:{','.join(p[:256])}" for t, p in positions.items())
+        lexemes = [f"{self._lexeme(t)}:{','.join(p[:256])}" for t, p in positions.items()]
+        lexemes += [self._lexeme(t) for t in streams["scope"] if t not in positions]
+        return " ".join(lexemes)
 
     def bind_tokens(self, param):
         return cast(param, TSVECTOR)
@@ -174,8 +222,20 @@ class PostgresBackend:
     def _matches(self, query: str) -> ColumnElement[bool]:
         return SearchDoc.tokens.op("@@")(cast(query, TSQUERY))
 
-    def match(self, terms: list[Term]) -> ColumnElement[bool]:
-        return self._matches(self._tsquery(terms))
+    def match(self, terms: list[Term], scopes: list[list[str]] = ()) -> ColumnElement[bool]:
+        # A one-character prefix (号 in 威海路1451号) expands to every lexeme starting with it, often
+        # most of the index: when other terms narrow the search, check it on their matches instead
+        # (tokens || '' is not the indexed expression, so the planner cannot use the GIN for it).
+        indexed = [t for t in terms if t.kind != "prefix"] or terms
+        checked = [t for t in terms if t not in indexed]
+        query = self._tsquery(indexed)
+        for alternatives in scopes:
+            query += " & (" + " | ".join(self._lexeme(t) for t in alternatives) + ")"
+        condition = self._matches(query)
+        if checked:
+            unindexed = SearchDoc.tokens.op("||")(cast("", TSVECTOR))
+            condition = and_(condition, unindexed.op("@@")(cast(self._tsquery(checked), TSQUERY)))
+        return condition
 
     def quality(self, terms: list[Term]):
         return case((self._matches(self._tsquery(terms, "A")), 3),
@@ -196,7 +256,7 @@ class SqliteBackend:
     _fts = table(FTS_TABLE, column("rowid"), column(FTS_TABLE))
 
     def tokens_value(self, streams: dict[str, list[str]]) -> str:
-        return json.dumps([" ".join(streams[f]) for f in FIELDS], ensure_ascii=False)
+        return json.dumps([" ".join(streams[f]) for f in (*FIELDS, "scope")], ensure_ascii=False)
 
     def bind_tokens(self, param):
         return param
@@ -205,15 +265,18 @@ class SqliteBackend:
         parts = []
         for term in terms:
             phrase = '"' + " ".join(term.tokens) + '"' + ("*" if term.kind == "prefix" else "")
-            parts.append(f"{self._COLUMNS[field]} : {phrase}" if field else phrase)
+            parts.append(f"{self._COLUMNS[field] if field else '{title address body}'} : {phrase}")
         return " AND ".join(parts)
 
     def _matches(self, query: str) -> ColumnElement[bool]:
         ids = select(self._fts.c.rowid).where(self._fts.c[FTS_TABLE].op("MATCH")(query))
         return SearchDoc.id.in_(ids)
 
-    def match(self, terms: list[Term]) -> ColumnElement[bool]:
-        return self._matches(self._fts_query(terms))
+    def match(self, terms: list[Term], scopes: list[list[str]] = ()) -> ColumnElement[bool]:
+        query = self._fts_query(terms)
+        for alternatives in scopes:
+            query += " AND scope : (" + " OR ".join(f'"{t}"' for t in alternatives) + ")"
+        return self._matches(query)
 
     def quality(self, terms: list[Term]):
         return case((self._matches(self._fts_query(terms, "title")), 3),
@@ -228,14 +291,14 @@ class SqliteBackend:
 
 
 _FTS_VALUES = ("json_extract({r}.tokens, '$[0]'), json_extract({r}.tokens, '$[1]'), "
-               "json_extract({r}.tokens, '$[2]')")
-_FTS_INSERT = (f"INSERT INTO {FTS_TABLE} (rowid, title, address, body) "
+               "json_extract({r}.tokens, '$[2]'), json_extract({r}.tokens, '$[3]')")
+_FTS_INSERT = (f"INSERT INTO {FTS_TABLE} (rowid, title, address, body, scope) "
                f"SELECT new.id, {_FTS_VALUES.format(r='new')} WHERE new.tokens IS NOT NULL;")
-_FTS_DELETE = (f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, title, address, body) "
+_FTS_DELETE = (f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, title, address, body, scope) "
                f"SELECT 'delete', old.id, {_FTS_VALUES.format(r='old')} WHERE old.tokens IS NOT NULL;")
 _SQLITE_DDL = (
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(title, address, body, content='', "
-    "tokenize='unicode61 remove_diacritics 0')",
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(title, address, body, scope, content='', "
+    """tokenize="unicode61 remove_diacritics 0 tokenchars '_'")""",
     f"CREATE TRIGGER IF NOT EXISTS search_doc_fts_insert AFTER INSERT ON search_doc BEGIN {_FTS_INSERT} END",
     f"CREATE TRIGGER IF NOT EXISTS search_doc_fts_delete AFTER DELETE ON search_doc BEGIN {_FTS_DELETE} END",
     f"CREATE TRIGGER IF NOT EXISTS search_doc_fts_update AFTER UPDATE OF tokens ON search_doc "
@@ -260,13 +323,15 @@ def create_backend_ddl(bind) -> None:
     """Create what the index needs beyond plain tables: FTS5 table + triggers, or the GIN index.
 
     Runs after ``db.create_all()`` (DDL event on search_doc); the Alembic migration that creates
-    search_doc must call it too: ``create_backend_ddl(op.get_bind())``. Idempotent.
+    search_doc must call it too: ``create_backend_ddl(op)`` (or ``op.get_bind()``). Idempotent.
     """
+    bind = bind.get_bind() if hasattr(bind, "get_bind") else bind
     backend_for(bind.dialect.name).create_ddl(bind)
 
 
 def drop_backend_ddl(bind) -> None:
     """Undo create_backend_ddl (call before dropping search_doc in a downgrade)."""
+    bind = bind.get_bind() if hasattr(bind, "get_bind") else bind
     backend_for(bind.dialect.name).drop_ddl(bind)
 
 
@@ -284,9 +349,10 @@ def _row(record: SearchableRecord, backend, now: datetime) -> dict:
         "address": (record.address or "")[:ADDRESS_CHARS],
         "text": (record.text or "")[:TEXT_CHARS],
     }
-    streams = {field: tokenise(values[field]) for field in FIELDS}
     if not record.org_path or not record.org_path.startswith("/"):
         raise ValueError(f"searchable record {record.tool}/{record.type}/{record.id} has no org path")
+    streams = {field: tokenise(values[field]) for field in FIELDS}
+    streams["scope"] = scope_tokens(record.org_path)
     return {
         "p_tool": record.tool, "p_type": record.type, "p_record_id": str(record.id),
         "p_org_path": record.org_path, "p_title": values["title"], "p_address": values["address"],
@@ -296,8 +362,6 @@ def _row(record: SearchableRecord, backend, now: datetime) -> dict:
 
 
 def _upsert_statement(backend):
-    from sqlalchemy import bindparam
-
     insert = postgresql.insert if backend.name == "postgresql" else sqlite.insert
     columns = ("tool", "type", "record_id", "org_path", "title", "address", "text", "status",
                "updated_at", "indexed_at")
@@ -363,7 +427,11 @@ def search(user, q: str, filters: SearchFilters | None = None, page: int = 1, pe
     terms = parse_query(q)
     filters = filters or SearchFilters()
     backend = current_backend()
-    where = [backend.match(terms), scope_clause(SearchDoc.org_path, user, *SEARCH_ROLES)]
+    scopes = [_scope_roots(scope_paths(user, *SEARCH_ROLES))]
+    if filters.org_path:
+        scopes.append(_scope_roots([filters.org_path]))
+    where = [backend.match(terms, [s for s in scopes if s]),
+             scope_clause(SearchDoc.org_path, user, *SEARCH_ROLES)]
     if filters.org_path:
         where.append(SearchDoc.org_path.startswith(filters.org_path, autoescape=True))
     if filters.since is not None:
@@ -371,15 +439,34 @@ def search(user, q: str, filters: SearchFilters | None = None, page: int = 1, pe
     if filters.until is not None:
         where.append(SearchDoc.updated_at < filters.until)
 
-    # One grouped count gives the total and both facets; each facet ignores its own filter,
-    # so a client can show "other tools" while one is selected.
-    counts = db.session.execute(
-        select(SearchDoc.tool, SearchDoc.status, func.count()).where(*where)
-        .group_by(SearchDoc.tool, SearchDoc.status)).all()
+    # One statement, one pass over the matches: grouped counts (total and both facets) and the
+    # ranked page. Each facet ignores its own filter, so a client can show the other choices.
+    quality = backend.quality(terms).label("quality")
+    matched = select(SearchDoc.id, SearchDoc.tool, SearchDoc.status, SearchDoc.updated_at, quality) \
+        .where(*where).cte("matched")
+    page_rows = select(matched)
+    if filters.tool is not None:
+        page_rows = page_rows.where(matched.c.tool == filters.tool)
+    if filters.status is not None:
+        page_rows = page_rows.where(matched.c.status == filters.status)
+    page_rows = page_rows.order_by(matched.c.quality.desc(), matched.c.updated_at.desc(), matched.c.id.desc()) \
+        .limit(per_page).offset((page - 1) * per_page).subquery()
+    rows = db.session.execute(union_all(
+        select(matched.c.tool, matched.c.status, func.count().label("n"), cast(null(), BigInteger).label("id"),
+               cast(null(), Integer).label("quality"), cast(null(), DateTime(timezone=True)).label("updated_at"))
+        .group_by(matched.c.tool, matched.c.status),
+        select(page_rows.c.tool, page_rows.c.status, cast(null(), BigInteger), page_rows.c.id, page_rows.c.quality,
+               page_rows.c.updated_at),
+    )).all()
+
     by_tool: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
     total = 0
-    for tool, status, n in counts:
+    hits: list[tuple[int, int, datetime]] = []
+    for tool, status, n, doc_id, doc_quality, updated_at in rows:
+        if doc_id is not None:
+            hits.append((doc_id, doc_quality, _aware(updated_at)))
+            continue
         tool_ok = filters.tool is None or tool == filters.tool
         status_ok = filters.status is None or status == filters.status
         if status_ok:
@@ -388,19 +475,10 @@ def search(user, q: str, filters: SearchFilters | None = None, page: int = 1, pe
             by_status[status] += n
         if tool_ok and status_ok:
             total += n
-
-    items: list[dict] = []
-    if total and (page - 1) * per_page < total:
-        if filters.tool is not None:
-            where.append(SearchDoc.tool == filters.tool)
-        if filters.status is not None:
-            where.append(SearchDoc.status == filters.status)
-        quality = backend.quality(terms).label("quality")
-        rows = db.session.execute(
-            select(SearchDoc, quality).where(*where)
-            .order_by(quality.desc(), SearchDoc.updated_at.desc(), SearchDoc.id.desc())
-            .limit(per_page).offset((page - 1) * per_page)).all()
-        items = _results(rows, terms)
+    docs = {d.id: d for d in db.session.execute(
+        select(SearchDoc).where(SearchDoc.id.in_([h[0] for h in hits]))).scalars()} if hits else {}
+    hits.sort(key=lambda h: (h[1], h[2], h[0]), reverse=True)  # UNION ALL promises no order
+    items = _results([(docs[doc_id], doc_quality) for doc_id, doc_quality, _ in hits if doc_id in docs], terms)
     return {
         "query": q.strip(),
         "terms": [t.literal for t in terms],
@@ -609,6 +687,7 @@ def rebuild(only: Iterable[str] | None = None, *, prune: bool = False,
         db.session.commit()
         state["indexed"][name] = count
         state["removed"] += removed
+        log.info("reindex %s: %d documents written, %d stale removed", name, count, removed)
         state["total"] = max(state["total"], state["done"])
         report()
     if prune:
