@@ -253,8 +253,10 @@ def overdue_sites_by_street() -> dict[int, list[Site]]:
 
 # --- one-click query ------------------------------------------------------------------------------
 
-def site_record(site: Site) -> SearchableRecord:
-    problems = "有未整改问题" if open_problems(site) else ""
+def site_record(site: Site, has_open_problems: bool | None = None) -> SearchableRecord:
+    if has_open_problems is None:
+        has_open_problems = bool(open_problems(site))
+    problems = "有未整改问题" if has_open_problems else ""
     return SearchableRecord(
         tool=CODE, type="site", id=str(site.id), org_path=site.org_path, title=site.name,
         address=site.address,
@@ -285,7 +287,9 @@ def announce_inspection(inspection: Inspection) -> None:
 
 def search_documents() -> Iterator[SearchableRecord]:
     """Every site and inspection, for a full reindex of one-click query."""
+    with_problems = set(db.session.execute(
+        select(InspectionItem.site_id).where(InspectionItem.problem_open.is_(True)).distinct()).scalars())
     for site in db.session.execute(select(Site).order_by(Site.id)).unique().scalars():
-        yield site_record(site)
+        yield site_record(site, site.id in with_problems)
     for inspection in db.session.execute(select(Inspection).order_by(Inspection.id)).unique().scalars():
         yield inspection_record(inspection)
