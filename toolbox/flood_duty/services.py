@@ -9,7 +9,7 @@ arrival (签到). Lowering or lifting calls no one and tells the people called b
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import and_, case, func, insert, literal, or_, select
@@ -88,6 +88,8 @@ def save_roster(data: dict, unit: OrgUnit, actor, roster: Roster | None = None) 
         roster = Roster(org_unit=unit, org_unit_id=unit.id, org_path=unit.path, created_by_id=actor.id)
         db.session.add(roster)
     for key, value in data.items():
+        if key in ("shift_start", "shift_end"):
+            value = value.astimezone(UTC)  # stored in UTC on every database, SQLite included
         setattr(roster, key, value)
     if roster.shift_end <= roster.shift_start:
         raise ApiError(422, fields={"shift_end": ["班次结束时间须晚于开始时间"]})
