@@ -57,3 +57,8 @@ clean:
 # One-click query benchmark (1,000,000 documents by default; see docs/search.md). BENCH_ARGS="--docs 50000"
 bench: install
 	$(BIN)/python benchmarks/search_bench.py $(BENCH_ARGS)
+
+# Red flood warning for the whole district, 5,000 people on duty (see docs/tools.md). Wipes BENCH_DATABASE_URL.
+.PHONY: bench-flood
+bench-flood: install
+	$(BIN)/python benchmarks/flood_warning_bench.py $(BENCH_FLOOD_ARGS)

@@ -178,13 +178,6 @@ def import_directory_command(path: str, dry_run: bool, scope_code: str, keep_mis
         sys.exit(1)
 
 
-from app import workflow_cli  # noqa: E402,F401 - issue 4: calendar and work-item commands
-
-# isort: split
-from app.places_cli import places_cli  # noqa: E402 - issue 5: `flask toolbox places …`
-
-toolbox_cli.add_command(places_cli)
-
 @toolbox_cli.command("reindex")
 @click.option("--tool", "tools", multiple=True, help="Only this source (a tool code, or work_items); repeatable.")
 @click.option("--prune", is_flag=True, help="Also remove documents of tools that no source provides.")
@@ -241,3 +234,11 @@ def _follow_reindex(queued, poll_seconds: float = 0.5, hint_after: float = 10.0)
     if status != "finished":
         raise click.ClickException(f"reindex job {queued.id} {status}")
     _reindex_summary(queued.return_value())
+
+
+from app import workflow_cli  # noqa: E402,F401 - issue 4: calendar and work-item commands
+
+# isort: split
+from app.places_cli import places_cli  # noqa: E402 - issue 5: `flask toolbox places …`
+
+toolbox_cli.add_command(places_cli)

@@ -1,0 +1,380 @@
+"""Rules of flood and typhoon duty. No request objects; callers commit, then queue the messages.
+
+Warning levels are set per unit (the district or a street). Raising a unit's level calls, for that
+warning, every member of the rosters in the unit's subtree whose shift is on now and whose
+`activate_from` level is at or below the new level; each of them gets a WeCom message and confirms
+arrival (签到). Lowering or lifting calls no one and tells the people called by the previous warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+
+from flask import current_app
+from sqlalchemy import and_, case, func, insert, literal, or_, select
+
+from app.errors import ApiError
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.org import OrgLevel, OrgUnit
+from app.models.users import User
+from app.services import audit
+from app.services.scope import scope_clause
+from app.signals import SearchableRecord, searchable_deleted, searchable_saved
+from toolbox.flood_duty.models import (
+    HAZARDS,
+    LEVEL_ORDER,
+    LEVELS,
+    RESOURCE_KINDS,
+    DutyCall,
+    FloodWarning,
+    PointResource,
+    Roster,
+    RosterMember,
+    WaterPoint,
+    WaterReport,
+)
+
+CODE = "flood_duty"
+CATEGORY = "waterlogging"
+BATCH_SIZE = 1000  # WeCom's message/send accepts at most 1,000 users per call
+DEFAULT_THRESHOLD_CM = 15
+FINISHED_WORK_ITEM_STATES = frozenset({"closed", "cancelled"})
+
+
+def default_threshold_cm() -> int:
+    return int(current_app.config.get("FLOOD_DUTY_THRESHOLD_CM", DEFAULT_THRESHOLD_CM))
+
+
+def check_photos(photo_ids: Iterable[int], actor, org_path: str) -> list[int]:
+    """Photos are attachments from the shared pipeline (POST /api/v1/attachments) that the actor uploaded or
+    may see; an unbound upload is bound to the record's scope so colleagues who see the record see it too."""
+    from app.models.attachment import Attachment
+    from app.services.scope import in_scope
+
+    ids = list(dict.fromkeys(photo_ids))
+    if not ids:
+        return []
+    found = {a.id: a for a in db.session.execute(select(Attachment).where(Attachment.id.in_(ids))).scalars()}
+    usable = {i for i, a in found.items()
+              if (a.org_path is None and a.uploader_id == actor.id) or (a.org_path and in_scope(actor, a.org_path))}
+    missing = [i for i in ids if i not in usable]
+    if missing:
+        raise ApiError(422, "photo_not_found", "照片不存在或未上传成功，请重新上传", "Unknown photo ids",
+                       photo_ids=missing)
+    for i in ids:
+        if found[i].org_path is None:
+            found[i].org_path = org_path
+    return ids
+
+
+def _users(userids: list[str]) -> list[User]:
+    found = {u.wecom_userid: u for u in db.session.execute(
+        select(User).where(User.wecom_userid.in_(userids), User.active.is_(True))).scalars()}
+    missing = [u for u in userids if u not in found]
+    if missing:
+        raise ApiError(422, "unknown_users", "值班人员不存在或已停用", "Unknown or disabled users",
+                       fields={"members": [f"人员不存在或已停用：{u}" for u in missing]})
+    return [found[u] for u in userids]
+
+
+# --- rosters ------------------------------------------------------------------------------------------
+
+def save_roster(data: dict, unit: OrgUnit, actor, roster: Roster | None = None) -> Roster:
+    """Create a roster, or replace an existing one's details and members (caller commits)."""
+    members = data.pop("members", None)
+    if roster is None:
+        roster = Roster(org_unit=unit, org_unit_id=unit.id, org_path=unit.path, created_by_id=actor.id)
+        db.session.add(roster)
+    for key, value in data.items():
+        if key in ("shift_start", "shift_end"):
+            value = value.astimezone(UTC)  # stored in UTC on every database, SQLite included
+        setattr(roster, key, value)
+    if roster.shift_end <= roster.shift_start:
+        raise ApiError(422, fields={"shift_end": ["班次结束时间须晚于开始时间"]})
+    if members is not None:
+        userids = [m["userid"] for m in members]
+        repeated = sorted({u for u in userids if userids.count(u) > 1})
+        if repeated:
+            raise ApiError(422, fields={"members": [f"人员重复：{u}" for u in repeated]})
+        users = _users(userids)
+        existing = {m.user_id: m for m in roster.members}
+        roster.members = [existing.get(u.id) or RosterMember(user=u, user_id=u.id) for u in users]
+        for member, line in zip(roster.members, members, strict=True):
+            member.duty = line.get("duty") or "on_duty"
+    audit.record("flood_duty.roster.save", target_type="flood_roster", target_id=roster.id,
+                 detail={"org_unit": unit.code, "members": len(roster.members)}, actor=actor)
+    return roster
+
+
+# --- warnings ------------------------------------------------------------------------------------------
+
+def current_warning(unit: OrgUnit) -> FloodWarning | None:
+    return db.session.execute(select(FloodWarning).where(
+        FloodWarning.org_unit_id == unit.id, FloodWarning.active.is_(True))).scalar_one_or_none()
+
+
+def set_level(unit: OrgUnit, level: str, actor, hazard: str = "rainstorm", message: str = "",
+              now: datetime | None = None) -> FloodWarning:
+    """Raise, lower or lift (level "none") a unit's warning; raising calls the rosters it requires.
+
+    The caller commits and then queues `jobs.dispatch_warning.delay(warning.id)`.
+    """
+    if unit.level not in (OrgLevel.DISTRICT, OrgLevel.STREET):
+        raise ApiError(422, fields={"org_unit": ["预警只能对全区或街镇发布"]})
+    now = now or utcnow()
+    # Serialise level changes of one unit, so two operators cannot both raise from the same level.
+    db.session.execute(select(OrgUnit.id).where(OrgUnit.id == unit.id).with_for_update())
+    previous = current_warning(unit)
+    previous_level = previous.level if previous else "none"
+    if level == previous_level:
+        raise ApiError(409, "level_unchanged", f"当前已是{LEVELS[level]}预警", "The level is already in force",
+                       level=level)
+    if previous is not None:
+        previous.active = False
+        previous.ended_at = now
+        searchable_saved.send(CODE, record=warning_record(previous))
+    warning = FloodWarning(org_unit=unit, org_unit_id=unit.id, org_path=unit.path, level=level,
+                           previous_level=previous_level, previous_warning_id=previous.id if previous else None,
+                           hazard=hazard, message=message, set_by_id=actor.id, set_at=now,
+                           active=level != "none")
+    if level == "none":
+        warning.ended_at = now
+    db.session.add(warning)
+    db.session.flush()
+    if warning.raised:
+        warning.calls_count = _call_rosters(warning, unit, now)
+        warning.calls_warning_id = warning.id
+    elif previous is not None:
+        warning.calls_warning_id = previous.calls_warning_id
+    audit.record("flood_duty.warning.set", target_type="flood_warning", target_id=warning.id,
+                 detail={"org_unit": unit.code, "from": previous_level, "to": level, "hazard": hazard,
+                         "called": warning.calls_count}, actor=actor)
+    searchable_saved.send(CODE, record=warning_record(warning))
+    return warning
+
+
+def rosters_required(unit: OrgUnit, level: str, now: datetime):
+    """Rosters in the unit's subtree on shift now that this level activates."""
+    levels = [lvl for lvl in LEVELS if lvl != "none" and LEVEL_ORDER[lvl] <= LEVEL_ORDER[level]]
+    return db.session.execute(select(Roster.id).where(
+        Roster.org_path.startswith(unit.path, autoescape=True), Roster.activate_from.in_(levels),
+        Roster.shift_start <= now, Roster.shift_end > now)).scalars().all()
+
+
+def _call_rosters(warning: FloodWarning, unit: OrgUnit, now: datetime) -> int:
+    """Insert one duty call per active person on the required rosters (someone on several rosters is called
+    once, through their earliest roster entry). One INSERT … SELECT: a district-wide red warning calls
+    thousands of people, and no row needs to pass through Python."""
+    roster_ids = rosters_required(unit, warning.level, now)
+    if not roster_ids:
+        return 0
+    first_entry = (select(func.min(RosterMember.id)).join(User, User.id == RosterMember.user_id)
+                   .where(RosterMember.roster_id.in_(roster_ids), User.active.is_(True))
+                   .group_by(RosterMember.user_id))
+    rows = (select(literal(warning.id), RosterMember.user_id, Roster.id, Roster.org_unit_id, Roster.org_path,
+                   RosterMember.duty)
+            .join(Roster, Roster.id == RosterMember.roster_id).where(RosterMember.id.in_(first_entry)))
+    db.session.execute(insert(DutyCall).from_select(
+        ["warning_id", "user_id", "roster_id", "org_unit_id", "org_path", "duty"], rows))
+    return db.session.execute(select(func.count()).where(DutyCall.warning_id == warning.id)).scalar_one()
+
+
+def recipients_query(warning: FloodWarning):
+    """Who a warning's message goes to, in a stable order: its own calls, or (lowered/lifted) the people
+    called by the last warning that raised the level."""
+    return (select(DutyCall.id, User.wecom_userid).join(User, User.id == DutyCall.user_id)
+            .where(DutyCall.warning_id == warning.calls_warning_id).order_by(DutyCall.id))
+
+
+def message_text(warning: FloodWarning) -> str:
+    where = warning.org_unit.name
+    at = warning.set_at.astimezone().strftime("%m-%d %H:%M")
+    if warning.level == "none":
+        return f"【防汛防台】{where}{HAZARDS[warning.hazard]}预警已于 {at} 解除。{warning.message}".strip()
+    if warning.raised:
+        return (f"【防汛防台】{where}于 {at} 发布{HAZARDS[warning.hazard]}{LEVELS[warning.level]}预警。"
+                f"{warning.message} 请立即按值班安排到岗，并在工具箱「防汛防台」中签到。").replace("  ", " ")
+    return (f"【防汛防台】{where}{HAZARDS[warning.hazard]}预警于 {at} 由{LEVELS[warning.previous_level]}"
+            f"调整为{LEVELS[warning.level]}。{warning.message}").strip()
+
+
+def confirm_arrival(warning: FloodWarning, user, lat=None, lng=None, note=None) -> DutyCall:
+    """签到: the person called by this warning confirms arrival; confirming twice keeps the first time."""
+    call = db.session.execute(select(DutyCall).where(
+        DutyCall.warning_id == warning.id, DutyCall.user_id == user.id)).scalar_one_or_none()
+    if call is None:
+        raise ApiError(404, "not_on_duty", "您不在本次预警的值班名单中", "You are not called by this warning")
+    if not warning.active:
+        raise ApiError(409, "warning_ended", "该预警已调整或解除，请查看最新预警", "This warning is no longer in force")
+    if call.confirmed_at is None:
+        call.confirmed_at = utcnow()
+        call.confirm_lat, call.confirm_lng, call.confirm_note = lat, lng, note
+    return call
+
+
+def unit_overview_rows(warning: FloodWarning, user):
+    """(unit, called, confirmed) ordered by the unit's path, limited to my data scope."""
+    confirmed = func.sum(case((DutyCall.confirmed_at.is_not(None), 1), else_=0))
+    return (select(OrgUnit, func.count(DutyCall.id).label("called"), confirmed.label("confirmed"))
+            .join(DutyCall, and_(DutyCall.org_unit_id == OrgUnit.id, DutyCall.warning_id == warning.id))
+            .where(scope_clause(DutyCall.org_path, user))
+            .group_by(OrgUnit.id).order_by(OrgUnit.path))
+
+
+def visible_warnings(user):
+    """Warnings a user is concerned by: those of units above them (the district, their street) and within
+    their scope."""
+    ancestors = set()
+    for m in user.memberships:
+        parts = m.org_unit.path.strip("/").split("/")
+        ancestors.update("/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1))
+    return select(FloodWarning).where(or_(FloodWarning.org_path.in_(sorted(ancestors)),
+                                          scope_clause(FloodWarning.org_path, user)))
+
+
+# --- waterlogging points ----------------------------------------------------------------------------
+
+def create_point(data: dict, unit: OrgUnit, actor) -> WaterPoint:
+    from app.services.places import create_place
+
+    data.setdefault("threshold_cm", None)
+    if data["threshold_cm"] is None:
+        data["threshold_cm"] = default_threshold_cm()
+    point = WaterPoint(org_unit=unit, org_unit_id=unit.id, org_path=unit.path, **data)
+    db.session.add(point)
+    db.session.flush()
+    place = create_place(name=point.name, kind="flood_point", org_unit=unit, address=point.address,
+                         lat=point.lat, lng=point.lng, ref_tool=CODE, ref_type="point", ref_id=point.id)
+    point.place_code = place.code
+    audit.record("flood_duty.point.create", target_type="flood_point", target_id=point.id,
+                 detail={"org_unit": unit.code}, actor=actor)
+    announce(point)
+    return point
+
+
+def update_point(point: WaterPoint, data: dict, actor) -> WaterPoint:
+    for key, value in data.items():
+        setattr(point, key, value)
+    audit.record("flood_duty.point.update", target_type="flood_point", target_id=point.id,
+                 detail={"fields": sorted(data)}, actor=actor)
+    announce(point)
+    return point
+
+
+def report_depth(point: WaterPoint, depth_cm: int, actor, note: str = "", photo_ids: Iterable[int] = (),
+                 at: datetime | None = None) -> WaterReport:
+    """A depth reading; at or above the point's threshold it is escalated as a work item, unless one for this
+    point is still open (then the reading is added to that one's record)."""
+    report = WaterReport(point=point, point_id=point.id, depth_cm=depth_cm, note=note, reporter_id=actor.id,
+                         photo_ids=check_photos(photo_ids, actor, point.org_path), reported_at=at or utcnow())
+    db.session.add(report)
+    point.last_depth_cm = depth_cm
+    point.last_reported_at = report.reported_at
+    db.session.flush()
+    if depth_cm >= point.threshold_cm:
+        report.escalated = True
+        if point.open_work_item_id is None:
+            _raise_work_item(point, report, actor)
+        report.work_item_id = point.open_work_item_id
+        report.work_item_number = point.open_work_item_number
+    announce(point)
+    return report
+
+
+def _raise_work_item(point: WaterPoint, report: WaterReport, actor) -> None:
+    from app.services.workflow import create_work_item
+
+    item = create_work_item(
+        tool=CODE, category=CATEGORY, org_unit=point.org_unit,
+        priority="urgent" if report.depth_cm >= 2 * point.threshold_cm else "normal",
+        title=f"{point.name}积水 {report.depth_cm} 厘米",
+        description=(f"积水点「{point.name}」{report.reported_at.astimezone():%m-%d %H:%M} 积水深度 "
+                     f"{report.depth_cm} 厘米，超过 {point.threshold_cm} 厘米警戒值。{report.note}").strip(),
+        source_type="point", source_id=point.id, address=point.address, lat=point.lat, lng=point.lng,
+        photo_ids=list(report.photo_ids), reporter_user=actor, actor=actor)
+    db.session.flush()
+    point.open_work_item_id = item.id
+    point.open_work_item_number = item.number
+
+
+def on_work_item_changed(sender, *, item_id=None, state=None, source_tool=None, source_type=None,
+                         source_id=None, **_ignored) -> None:
+    """When the point's work item is closed, the next reading above the threshold raises a new one."""
+    if source_tool != CODE or source_type != "point" or state not in FINISHED_WORK_ITEM_STATES:
+        return
+    point = db.session.get(WaterPoint, int(source_id))
+    if point is not None and point.open_work_item_id == item_id:
+        point.open_work_item_id = None
+        point.open_work_item_number = None
+        announce(point)
+        db.session.commit()
+
+
+def add_resource(point: WaterPoint, data: dict, actor) -> PointResource:
+    resource = PointResource(point=point, **data)
+    db.session.add(resource)
+    db.session.flush()
+    audit.record("flood_duty.resource.add", target_type="flood_point", target_id=point.id,
+                 detail={"kind": resource.kind, "quantity": resource.quantity}, actor=actor)
+    announce(point)
+    return resource
+
+
+def update_resource(resource: PointResource, data: dict, actor) -> PointResource:
+    for key, value in data.items():
+        setattr(resource, key, value)
+    audit.record("flood_duty.resource.update", target_type="flood_point", target_id=resource.point_id,
+                 detail={"resource_id": resource.id, **{k: v for k, v in data.items() if k != "note"}}, actor=actor)
+    announce(resource.point)
+    return resource
+
+
+def remove_resource(resource: PointResource, actor) -> None:
+    point = resource.point
+    point.resources.remove(resource)
+    audit.record("flood_duty.resource.remove", target_type="flood_point", target_id=point.id,
+                 detail={"resource_id": resource.id}, actor=actor)
+    announce(point)
+
+
+def delete_point(point: WaterPoint, actor) -> None:
+    if point.open_work_item_id is not None:
+        raise ApiError(409, "point_has_open_item", "该积水点仍有未办结的工单，不能删除",
+                       "The point still has an open work item")
+    audit.record("flood_duty.point.delete", target_type="flood_point", target_id=point.id, actor=actor)
+    searchable_deleted.send(CODE, type="point", id=str(point.id))
+    db.session.delete(point)
+
+
+# --- one-click query ----------------------------------------------------------------------------------
+
+def point_record(p: WaterPoint) -> SearchableRecord:
+    resources = "、".join(f"{RESOURCE_KINDS.get(r.kind, r.kind)}{r.quantity}{r.unit}" for r in p.resources)
+    state = "积水" if p.waterlogged else ""
+    return SearchableRecord(
+        tool=CODE, type="point", id=str(p.id), org_path=p.org_path, title=f"积水点 {p.name}", address=p.address,
+        text=" ".join(filter(None, [state, f"最近水深{p.last_depth_cm}厘米" if p.last_depth_cm is not None else "",
+                                    resources, p.place_code, p.open_work_item_number])),
+        status="waterlogged" if p.waterlogged else "normal", updated_at=p.updated_at or utcnow())
+
+
+def warning_record(w: FloodWarning) -> SearchableRecord:
+    title = (f"{w.org_unit.name}{HAZARDS[w.hazard]}预警解除" if w.level == "none"
+             else f"{w.org_unit.name}{HAZARDS[w.hazard]}{LEVELS[w.level]}预警")
+    return SearchableRecord(tool=CODE, type="warning", id=str(w.id), org_path=w.org_path, title=title,
+                            text=w.message, status="active" if w.active else "ended", updated_at=w.set_at)
+
+
+def announce(point: WaterPoint) -> None:
+    db.session.flush()
+    searchable_saved.send(CODE, record=point_record(point))
+
+
+def search_documents() -> Iterator[SearchableRecord]:
+    for p in db.session.execute(select(WaterPoint).order_by(WaterPoint.id)).unique().scalars():
+        yield point_record(p)
+    for w in db.session.execute(select(FloodWarning).order_by(FloodWarning.id)).unique().scalars():
+        yield warning_record(w)
+
