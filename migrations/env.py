@@ -2,6 +2,8 @@ import logging
 from logging.config import fileConfig
 
 from alembic import context
+
+from app.schema_filters import include_name, include_object_for
 from flask import current_app
 
 # this is the Alembic Config object, which provides
@@ -43,6 +45,19 @@ def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
     return target_db.metadata
+
+
+def render_plain_types(type_, obj, autogen_context):
+    """Write the app's column types as the plain types they store, so revisions never
+    depend on application code that may change later."""
+    from app.extensions import UTCDateTime
+    from app.services.crypto import EncryptedString
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, EncryptedString):
+        return "sa.Text()"
+    return False
 
 
 def run_migrations_offline():
@@ -87,10 +102,13 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    conf_args.setdefault("render_item", render_plain_types)
+    conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        conf_args.setdefault("include_object", include_object_for(connection.dialect.name))
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

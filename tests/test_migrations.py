@@ -8,12 +8,16 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
+from app.schema_filters import include_name, include_object_for
 from tests.fixtures import PG_URL, needs_postgres
 
 
 def schema_differences() -> list:
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+        context = MigrationContext.configure(conn, opts={
+            "compare_type": True, "render_as_batch": True,
+            "include_name": include_name, "include_object": include_object_for(conn.dialect.name),
+        })
         return compare_metadata(context, db.metadata)
 
 

@@ -61,3 +61,9 @@ def _drop_backend_ddl(target, connection, **kw):
     from app.services.search import drop_backend_ddl
 
     drop_backend_ddl(connection)
+
+
+def is_backend_table(name: str | None) -> bool:
+    """Tables the search backend makes itself (SQLite FTS5 and its shadow tables): not models,
+    so schema comparison (autogenerate, the migration test) leaves them alone."""
+    return bool(name) and name.startswith(FTS_TABLE)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import UTCDateTime, db
 from app.models.base import TimestampMixin, utcnow
 from app.models.org import OrgUnit
 from app.models.users import User
@@ -66,8 +66,8 @@ class Site(TimestampMixin, db.Model):
     night_work_permit_number: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=SiteStatus.ACTIVE, index=True)
     place_code: Mapped[str | None] = mapped_column(String(32))    # 静安码
-    last_inspected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_inspected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     close_reason: Mapped[str | None] = mapped_column(String(200))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
@@ -89,7 +89,7 @@ class Inspection(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("construction_sites_site.id", ondelete="CASCADE"), index=True)
     inspector_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
-    inspected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    inspected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     result: Mapped[str] = mapped_column(String(8))   # pass / fail
     remarks: Mapped[str] = mapped_column(Text, default="")
     photo_ids: Mapped[list[int]] = mapped_column(JSON, default=list)

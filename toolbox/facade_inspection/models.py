@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import UTCDateTime, db
 from app.models.base import TimestampMixin, utcnow
 from app.models.org import OrgUnit
 from app.models.users import User
@@ -55,11 +55,11 @@ class Building(TimestampMixin, db.Model):
     place_code: Mapped[str | None] = mapped_column(String(32))
     # Derived from the latest inspection; None until first inspected.
     risk_level: Mapped[str | None] = mapped_column(String(8), index=True)
-    last_inspected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_inspected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The open rectification (整改) work item raised by a high-risk finding, closed by a re-inspection.
     rectification_work_item_id: Mapped[int | None] = mapped_column(Integer, index=True)
     rectification_number: Mapped[str | None] = mapped_column(String(32))
-    rectification_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rectification_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rectification_open: Mapped[bool] = mapped_column(Boolean, default=False)
 
     org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
@@ -76,7 +76,7 @@ class FacadeInspection(db.Model):
     building_id: Mapped[int] = mapped_column(
         ForeignKey("facade_inspection_building.id", ondelete="CASCADE"), index=True)
     inspector_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
-    inspected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    inspected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     risk_level: Mapped[str] = mapped_column(String(8))
     remarks: Mapped[str] = mapped_column(Text, default="")
     photo_ids: Mapped[list[int]] = mapped_column(JSON, default=list)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import UTCDateTime, db
 from app.models.base import TimestampMixin, utcnow
 from app.models.org import OrgUnit
 from app.models.users import User
@@ -34,8 +34,8 @@ class Roster(TimestampMixin, db.Model):
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     org_path: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(100))
-    shift_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    shift_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    shift_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    shift_end: Mapped[datetime] = mapped_column(UTCDateTime())
     activate_from: Mapped[str] = mapped_column(String(8))  # lowest level that calls this roster
     note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
@@ -77,14 +77,14 @@ class FloodWarning(db.Model):
     message: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     set_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
-    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Delivery through WeCom: how many people are called and how many messages went out.
     calls_count: Mapped[int] = mapped_column(Integer, default=0)
     recipients_count: Mapped[int] = mapped_column(Integer, default=0)
     batches_total: Mapped[int] = mapped_column(Integer, default=0)
     batches_sent: Mapped[int] = mapped_column(Integer, default=0)
-    messages_done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    messages_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
     set_by: Mapped[User] = relationship(lazy="joined")
@@ -109,8 +109,8 @@ class DutyCall(db.Model):
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     org_path: Mapped[str] = mapped_column(String(255))
     duty: Mapped[str] = mapped_column(String(16))
-    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confirm_lat: Mapped[float | None] = mapped_column(Float)
     confirm_lng: Mapped[float | None] = mapped_column(Float)
     confirm_note: Mapped[str | None] = mapped_column(String(200))
@@ -135,7 +135,7 @@ class WaterPoint(TimestampMixin, db.Model):
     threshold_cm: Mapped[int] = mapped_column(Integer)
     place_code: Mapped[str | None] = mapped_column(String(32))
     last_depth_cm: Mapped[int | None] = mapped_column(Integer)
-    last_reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     open_work_item_id: Mapped[int | None] = mapped_column(Integer, index=True)
     open_work_item_number: Mapped[str | None] = mapped_column(String(32))
 
@@ -161,7 +161,7 @@ class WaterReport(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     photo_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
-    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     work_item_id: Mapped[int | None] = mapped_column(Integer)
     work_item_number: Mapped[str | None] = mapped_column(String(32))

@@ -1,0 +1,20 @@
+"""What schema comparison (Alembic autogenerate and the migration test) must leave alone."""
+
+from __future__ import annotations
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """Skip tables the search backend creates itself (SQLite FTS5 and its shadow tables)."""
+    from app.models.search import is_backend_table
+
+    return not (type_ == "table" and is_backend_table(name))
+
+
+def include_object_for(dialect_name: str):
+    """Skip model indexes declared for another database only (Index(...).ddl_if(dialect=...))."""
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        ddl_if = getattr(obj, "_ddl_if", None)
+        if type_ == "index" and not reflected and ddl_if is not None and ddl_if.dialect:
+            return ddl_if.dialect == dialect_name
+        return True
+    return include_object
