@@ -2,9 +2,9 @@ import logging
 from logging.config import fileConfig
 
 from alembic import context
+from flask import current_app
 
 from app.schema_filters import include_name, include_object_for
-from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.

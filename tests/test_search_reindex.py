@@ -120,7 +120,8 @@ def test_reindex_job_keeps_its_progress_in_job_meta(app, runner, sources):
         assert job.get_status() == "finished"
         progress = job.meta["progress"]
     assert progress["finished"] and progress["done"] == 4
-    assert progress["indexed"] == {"demo_sites": 3, "work_items": 1}
+    # Every registered tool is a source; the built-in ones have no records in this test.
+    assert {source: n for source, n in progress["indexed"].items() if n} == {"demo_sites": 3, "work_items": 1}
     assert len(indexed(app)) == 4
 
 

@@ -297,6 +297,36 @@ def create_work_item(*, tool: str, category: str, title: str, org_unit: OrgUnit,
 
 # --- who may do what -------------------------------------------------------------------------
 
+def close_verified(item_id: int, *, tool: str, actor, reason: str, **detail) -> WorkItem | None:
+    """Close an open item because the tool that raised it verified the fix on site (a re-inspection).
+
+    The item is closed (办结) by that finding, with a timeline entry naming the tool, the same
+    index update and after-commit announcement as any other action, and a message to the handlers.
+    Returns None for an item already closed. Adds to the session; THE CALLER COMMITS.
+    """
+    item = db.session.get(WorkItem, item_id, with_for_update={"of": WorkItem}, populate_existing=True)
+    if item is None or item.state == "closed":
+        return None
+    if item.source_tool != tool:
+        raise ValueError(f"work item {item.number} was not raised by {tool}")
+    now = utcnow()
+    before = item.state
+    handlers = _handlers(item)
+    item.state = "closed"
+    item.closed_at = now
+    item.result = item.result or reason
+    _event(item, "close", actor, from_state=before, to_state="closed", from_unit=item.org_unit,
+                    to_unit=item.org_unit, reason=reason, at=now, verified_by=tool, **detail)
+    _enter_stage(item, now)
+    item.last_action_at = now
+    _index(item)
+    audit.record("work_item.close_verified", target_type="work_item", target_id=item.id, actor=actor,
+                 detail={"number": item.number, "from": before, "to": "closed", "tool": tool, **detail})
+    _after_change(item, "close", notify=[(handlers, _msg(item, f"经复查已办结：{reason}"))],
+                           exclude=getattr(actor, "wecom_userid", None))
+    return item
+
+
 def may_act(user: User, item: WorkItem, transition: Transition) -> bool:
     roles = SIDE_ROLES[transition.side]
     if transition.side == HANDLER:

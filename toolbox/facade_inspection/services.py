@@ -157,7 +157,7 @@ def _raise_rectification(building: Building, inspection: FacadeInspection, actor
 
 
 def _close_rectification(building: Building, inspection: FacadeInspection, actor) -> None:
-    from app.services.verification import close_verified
+    from app.services.workflow import close_verified
 
     close_verified(building.rectification_work_item_id, tool=CODE, actor=actor,
                    reason=f"复查风险等级为{GRADES[inspection.risk_level]}，外墙隐患已整改",
