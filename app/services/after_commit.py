@@ -1,12 +1,13 @@
-"""Queue a job only once the transaction that created its rows has committed.
+"""Run work only once the current transaction has committed (and never if it rolls back).
 
-A worker that picks a job up before the commit would not find its rows. With Redis, jobs
-registered here are queued right after the session commits (and dropped on rollback).
-Without Redis (embedded mode), jobs run in place immediately, inside the caller's transaction,
-so they see the uncommitted rows and commit with them.
+Signals that announce a change, messages and queued jobs must not go out for rows that a
+rollback then erases, and a worker that picks a job up before the commit would not find its rows.
 """
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -14,24 +15,47 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.services.redis_conn import get_redis
 
-_KEY = "jobs_after_commit"
+log = logging.getLogger(__name__)
+
+_PENDING, _COMMITTED = "after_commit_pending", "after_commit_committed"
+
+
+def after_commit(fn: Callable[[], None]) -> None:
+    """Run fn after the current db.session transaction commits (dropped if it rolls back)."""
+    db.session.info.setdefault(_PENDING, []).append(fn)
 
 
 def delay_after_commit(job_fn, *args) -> None:
-    """job_fn.delay(*args) after the current db.session commits (now, when there is no Redis)."""
+    """job_fn.delay(*args) once the current transaction commits.
+
+    Without Redis (embedded mode) jobs run in place at once, inside the caller's transaction, so
+    they see its uncommitted rows and commit with them.
+    """
     if get_redis() is None:
         job_fn.delay(*args)
         return
-    db.session().info.setdefault(_KEY, []).append((job_fn, args))
+    after_commit(lambda: job_fn.delay(*args))
 
 
 @event.listens_for(Session, "after_commit")
-def _queue_pending(session: Session) -> None:
-    pending = session.info.pop(_KEY, None)
-    for job_fn, args in pending or ():
-        job_fn.delay(*args)
+def _mark_committed(session):
+    if session.info.get(_PENDING):
+        session.info[_COMMITTED] = True
 
 
 @event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_KEY, None)
+def _drop_pending(session):
+    session.info.pop(_PENDING, None)
+    session.info.pop(_COMMITTED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _run_pending(session, transaction):
+    # In after_commit itself no SQL may run; here the transaction is over and hooks may use the session.
+    if transaction.parent is not None or not session.info.pop(_COMMITTED, False):
+        return
+    for fn in session.info.pop(_PENDING, []):
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - one failing hook must not hide the commit from the others
+            log.exception("after-commit hook failed")

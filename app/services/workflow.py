@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import ApiError
@@ -39,6 +38,7 @@ from app.models.workitem import (
     WorkItemLimit,
 )
 from app.services import audit
+from app.services.after_commit import after_commit
 from app.services.scope import in_scope
 from app.services.workdays import TZ, add_working_days
 from app.signals import SearchableRecord, searchable_saved, work_item_changed
@@ -112,40 +112,6 @@ STAGE_LABELS = {"sign": "签收及先行联系", "handle": "处置办结", "reha
 CARD_RESPONSE_CODE_TTL = timedelta(hours=72)
 INVALID_RESPONSE_CODE = 40058  # WeCom: the response code is invalid, used or expired
 REMIND_FRACTION = 0.8
-
-
-# --- after-commit hooks ----------------------------------------------------------------------
-
-_PENDING, _COMMITTED = "workflow_after_commit", "workflow_committed"
-
-
-def after_commit(fn: Callable[[], None]) -> None:
-    """Run fn after the current transaction commits (dropped if it rolls back)."""
-    db.session.info.setdefault(_PENDING, []).append(fn)
-
-
-@event.listens_for(Session, "after_commit")
-def _mark_committed(session):
-    if session.info.get(_PENDING):
-        session.info[_COMMITTED] = True
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session):
-    session.info.pop(_PENDING, None)
-    session.info.pop(_COMMITTED, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _run_pending(session, transaction):
-    # In after_commit itself no SQL may run; here the transaction is over and handlers may use the session.
-    if transaction.parent is not None or not session.info.pop(_COMMITTED, False):
-        return
-    for fn in session.info.pop(_PENDING, []):
-        try:
-            fn()
-        except Exception:  # noqa: BLE001 - one failing listener must not hide the commit from others
-            log.exception("work item after-commit hook failed")
 
 
 # --- time limits -----------------------------------------------------------------------------
