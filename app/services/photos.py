@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 from flask import current_app
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
 
 from app.errors import ApiError
 from app.extensions import db
@@ -27,6 +28,7 @@ from app.models.attachment import Attachment, AttachmentStatus
 from app.models.base import utcnow
 from app.services import audit, media
 from app.services.after_commit import delay_after_commit
+from app.services.scope import in_scope
 
 log = logging.getLogger(__name__)
 
@@ -216,3 +218,25 @@ def release(att: Attachment, actor, released: bool = True) -> Attachment:
     audit.record("attachment.release" if released else "attachment.withdraw", target_type="attachment",
                  target_id=att.id, actor=actor)
     return att
+
+
+def bind_photos(photo_ids: Iterable[int], actor, org_path: str) -> list[int]:
+    """Check photos a staff member attaches to a record; return their ids (422 naming unknown ones).
+
+    Each must be an upload of the actor's not yet bound to a record, or one inside their scope.
+    An unbound upload is bound to the record's scope, so colleagues who see the record see it too.
+    """
+    ids = list(dict.fromkeys(photo_ids))
+    if not ids:
+        return []
+    found = {a.id: a for a in db.session.execute(select(Attachment).where(Attachment.id.in_(ids))).scalars()}
+    usable = {i for i, a in found.items()
+              if (a.org_path is None and a.uploader_id == actor.id) or (a.org_path and in_scope(actor, a.org_path))}
+    missing = [i for i in ids if i not in usable]
+    if missing:
+        raise ApiError(422, "photo_not_found", "照片不存在或未上传成功，请重新上传", "Unknown photo ids",
+                       photo_ids=missing)
+    for i in ids:
+        if found[i].org_path is None:
+            found[i].org_path = org_path
+    return ids

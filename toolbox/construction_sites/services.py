@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.org import OrgUnit
 from app.services import audit
+from app.services.photos import bind_photos
 from app.signals import SearchableRecord, searchable_saved
 from toolbox.construction_sites.models import CHECKLIST, WORK_KINDS, Inspection, InspectionItem, Site, SiteStatus
 
@@ -34,28 +35,6 @@ def inspection_interval_days() -> int:
 
 def today() -> date:
     return utcnow().date()
-
-
-def check_photos(photo_ids: Iterable[int], actor, org_path: str) -> list[int]:
-    """Photos are attachments from the shared pipeline (POST /api/v1/attachments) that the actor uploaded or
-    may see; an unbound upload is bound to the record's scope so colleagues who see the record see it too."""
-    from app.models.attachment import Attachment
-    from app.services.scope import in_scope
-
-    ids = list(dict.fromkeys(photo_ids))
-    if not ids:
-        return []
-    found = {a.id: a for a in db.session.execute(select(Attachment).where(Attachment.id.in_(ids))).scalars()}
-    usable = {i for i, a in found.items()
-              if (a.org_path is None and a.uploader_id == actor.id) or (a.org_path and in_scope(actor, a.org_path))}
-    missing = [i for i in ids if i not in usable]
-    if missing:
-        raise ApiError(422, "photo_not_found", "照片不存在或未上传成功，请重新上传", "Unknown photo ids",
-                       photo_ids=missing)
-    for i in ids:
-        if found[i].org_path is None:
-            found[i].org_path = org_path
-    return ids
 
 
 # --- sites ---------------------------------------------------------------------------------------
@@ -145,14 +124,14 @@ def inspect(site: Site, items: list[dict], actor, remarks: str = "", photo_ids: 
             raise ApiError(422, fields={"items": {line["item"]: ["不合格项须填写问题说明"]}})
     at = inspected_at or utcnow()
     inspection = Inspection(site=site, site_id=site.id, inspector_id=actor.id, inspected_at=at,
-                            remarks=remarks, photo_ids=check_photos(photo_ids, actor, site.org_path),
+                            remarks=remarks, photo_ids=bind_photos(photo_ids, actor, site.org_path),
                             result="pass" if all(i["passed"] for i in items) else "fail")
     by_code = {i["item"]: i for i in items}
     for code in CHECKLIST:  # checklist order
         line = by_code[code]
         inspection.items.append(InspectionItem(
             site_id=site.id, item=code, passed=line["passed"], note=line.get("note") or "",
-            photo_ids=check_photos(line.get("photo_ids") or (), actor, site.org_path), problem_open=not line["passed"]))
+            photo_ids=bind_photos(line.get("photo_ids") or (), actor, site.org_path), problem_open=not line["passed"]))
     db.session.add(inspection)
     if site.last_inspected_at is None or _aware(site.last_inspected_at) < at:
         site.last_inspected_at = at

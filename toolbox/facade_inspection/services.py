@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.org import OrgLevel, OrgUnit
 from app.services import audit
+from app.services.photos import bind_photos
 from app.services.scope import scope_clause
 from app.signals import SearchableRecord, searchable_saved
 from toolbox.facade_inspection.models import (
@@ -33,28 +34,6 @@ from toolbox.facade_inspection.models import (
 CODE = "facade_inspection"
 CATEGORY = "facade_high_risk"
 FINISHED_WORK_ITEM_STATES = frozenset({"closed", "cancelled"})
-
-
-def check_photos(photo_ids: Iterable[int], actor, org_path: str) -> list[int]:
-    """Photos are attachments from the shared pipeline (POST /api/v1/attachments) that the actor uploaded or
-    may see; an unbound upload is bound to the record's scope so colleagues who see the record see it too."""
-    from app.models.attachment import Attachment
-    from app.services.scope import in_scope
-
-    ids = list(dict.fromkeys(photo_ids))
-    if not ids:
-        return []
-    found = {a.id: a for a in db.session.execute(select(Attachment).where(Attachment.id.in_(ids))).scalars()}
-    usable = {i for i, a in found.items()
-              if (a.org_path is None and a.uploader_id == actor.id) or (a.org_path and in_scope(actor, a.org_path))}
-    missing = [i for i in ids if i not in usable]
-    if missing:
-        raise ApiError(422, "photo_not_found", "照片不存在或未上传成功，请重新上传", "Unknown photo ids",
-                       photo_ids=missing)
-    for i in ids:
-        if found[i].org_path is None:
-            found[i].org_path = org_path
-    return ids
 
 
 def register_building(data: dict, unit: OrgUnit, actor) -> Building:
@@ -103,13 +82,13 @@ def inspect(building: Building, items: list[dict], actor, remarks: str = "", pho
     at = inspected_at or utcnow()
     inspection = FacadeInspection(
         building=building, building_id=building.id, inspector_id=actor.id, inspected_at=at, risk_level=risk,
-        remarks=remarks, photo_ids=check_photos(photo_ids, actor, building.org_path),
+        remarks=remarks, photo_ids=bind_photos(photo_ids, actor, building.org_path),
         is_reinspection=building.rectification_open)
     for code in ITEMS:
         line = by_code[code]
         inspection.items.append(FacadeInspectionItem(
             item=code, grade=line["grade"], note=line.get("note") or "",
-            photo_ids=check_photos(line.get("photo_ids") or (), actor, building.org_path)))
+            photo_ids=bind_photos(line.get("photo_ids") or (), actor, building.org_path)))
     db.session.add(inspection)
     db.session.flush()
     newest = building.last_inspected_at is None or _aware(building.last_inspected_at) <= at

@@ -20,6 +20,7 @@ from app.models.base import utcnow
 from app.models.org import OrgLevel, OrgUnit
 from app.models.users import User
 from app.services import audit
+from app.services.photos import bind_photos
 from app.services.scope import scope_clause
 from app.signals import SearchableRecord, searchable_deleted, searchable_saved
 from toolbox.flood_duty.models import (
@@ -45,28 +46,6 @@ FINISHED_WORK_ITEM_STATES = frozenset({"closed", "cancelled"})
 
 def default_threshold_cm() -> int:
     return int(current_app.config.get("FLOOD_DUTY_THRESHOLD_CM", DEFAULT_THRESHOLD_CM))
-
-
-def check_photos(photo_ids: Iterable[int], actor, org_path: str) -> list[int]:
-    """Photos are attachments from the shared pipeline (POST /api/v1/attachments) that the actor uploaded or
-    may see; an unbound upload is bound to the record's scope so colleagues who see the record see it too."""
-    from app.models.attachment import Attachment
-    from app.services.scope import in_scope
-
-    ids = list(dict.fromkeys(photo_ids))
-    if not ids:
-        return []
-    found = {a.id: a for a in db.session.execute(select(Attachment).where(Attachment.id.in_(ids))).scalars()}
-    usable = {i for i, a in found.items()
-              if (a.org_path is None and a.uploader_id == actor.id) or (a.org_path and in_scope(actor, a.org_path))}
-    missing = [i for i in ids if i not in usable]
-    if missing:
-        raise ApiError(422, "photo_not_found", "照片不存在或未上传成功，请重新上传", "Unknown photo ids",
-                       photo_ids=missing)
-    for i in ids:
-        if found[i].org_path is None:
-            found[i].org_path = org_path
-    return ids
 
 
 def _users(userids: list[str]) -> list[User]:
@@ -268,7 +247,7 @@ def report_depth(point: WaterPoint, depth_cm: int, actor, note: str = "", photo_
     """A depth reading; at or above the point's threshold it is escalated as a work item, unless one for this
     point is still open (then the reading is added to that one's record)."""
     report = WaterReport(point=point, point_id=point.id, depth_cm=depth_cm, note=note, reporter_id=actor.id,
-                         photo_ids=check_photos(photo_ids, actor, point.org_path), reported_at=at or utcnow())
+                         photo_ids=bind_photos(photo_ids, actor, point.org_path), reported_at=at or utcnow())
     db.session.add(report)
     point.last_depth_cm = depth_cm
     point.last_reported_at = report.reported_at
