@@ -18,6 +18,15 @@ class PageArgs(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
+class PageOut(Schema):
+    """The paging fields of every list response (paginate()); subclasses declare `items`."""
+
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
 def parse_json(schema: Schema, partial: bool = False) -> dict:
     """Load the JSON body with schema: 400 if it is not a JSON object, 422 with field errors."""
     body = request.get_json(silent=True)

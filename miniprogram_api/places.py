@@ -6,7 +6,7 @@ from flask import Response, jsonify
 from marshmallow import Schema, fields, validate
 from sqlalchemy import or_, select
 
-from app.api import PageArgs, paginate, parse_args, parse_json
+from app.api import PageArgs, PageOut, paginate, parse_args, parse_json
 from app.auth import current_user, public
 from app.errors import ApiError
 from app.extensions import db
@@ -71,12 +71,8 @@ class PlaceOut(Schema):
     poster_pdf = fields.String()
 
 
-class PlacePage(Schema):
+class PlacePage(PageOut):
     items = fields.List(fields.Nested(PlaceOut))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    pages = fields.Integer()
 
 
 def _unit(code: str) -> OrgUnit:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.api import PageArgs
+from app.api import PageArgs, PageOut
 from app.models.org import OrgLevel
 
 
@@ -27,12 +27,8 @@ class OrgUnitQuery(PageArgs):
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
-class OrgUnitPage(Schema):
+class OrgUnitPage(PageOut):
     items = fields.List(fields.Nested(OrgUnitOut))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    pages = fields.Integer()
 
 
 class MembershipOut(Schema):
@@ -119,12 +115,8 @@ class AuditRowOut(Schema):
     hash = fields.String()
 
 
-class AuditPage(Schema):
+class AuditPage(PageOut):
     items = fields.List(fields.Nested(AuditRowOut))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    pages = fields.Integer()
 
 
 class UserQuery(PageArgs):
@@ -133,9 +125,5 @@ class UserQuery(PageArgs):
     q = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "name or userid"})
 
 
-class UserPage(Schema):
+class UserPage(PageOut):
     items = fields.List(fields.Nested(UserOut))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    pages = fields.Integer()

@@ -8,7 +8,7 @@ from flask import jsonify, request
 from marshmallow import Schema, fields, validate
 from sqlalchemy import and_, exists, false, func, not_, or_, select
 
-from app.api import PageArgs, paginate, parse_args, parse_json
+from app.api import PageArgs, PageOut, paginate, parse_args, parse_json
 from app.auth import current_user, roles_required
 from app.errors import ApiError
 from app.extensions import db
@@ -124,12 +124,8 @@ class Counts(Schema):
     approvals = fields.Integer()
 
 
-class WorkItemPage(Schema):
+class WorkItemPage(PageOut):
     items = fields.List(fields.Nested(WorkItemOut))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    pages = fields.Integer()
     counts = fields.Nested(Counts)
 
 
@@ -152,12 +148,8 @@ class ApprovalQuery(PageArgs):
     status = fields.String(load_default="pending", validate=validate.OneOf(list(wf.APPROVAL_STATUS) + ["all"]))
 
 
-class ApprovalPage(Schema):
+class ApprovalPage(PageOut):
     items = fields.List(fields.Nested(ApprovalOut))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    pages = fields.Integer()
 
 
 class DecisionIn(Schema):

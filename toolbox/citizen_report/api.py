@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.api import PageArgs, paginate, parse_args, parse_json
+from app.api import PageArgs, PageOut, paginate, parse_args, parse_json
 from app.auth import current_user, roles_required
 from app.errors import ApiError
 from app.extensions import db
@@ -44,12 +44,8 @@ class ReportOut(Schema):
     anonymised = fields.Boolean()
 
 
-class ReportPage(Schema):
+class ReportPage(PageOut):
     items = fields.List(fields.Nested(ReportOut))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    pages = fields.Integer()
 
 
 class ContactOut(Schema):
