@@ -10,7 +10,7 @@ import functools
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import select
@@ -33,10 +33,6 @@ def public(view):
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def issue_token(user: User, client: str | None = None) -> tuple[str, ApiToken]:
@@ -63,14 +59,14 @@ def resolve_token(raw: str) -> tuple[User, ApiToken]:
     now = utcnow()
     if row.revoked_at is not None:
         raise _unauthenticated("token_revoked", "您已退出登录，请重新登录", "The token was revoked")
-    if _aware(row.expires_at) <= now:
+    if row.expires_at <= now:
         raise _unauthenticated("token_expired", "登录已过期，请重新登录", "The token has expired")
     idle = timedelta(seconds=current_app.config["TOKEN_IDLE_SECONDS"])
-    if _aware(row.last_seen_at) + idle <= now:
+    if row.last_seen_at + idle <= now:
         raise _unauthenticated("token_idle", "长时间未操作，请重新登录", "The session timed out after inactivity")
     if not row.user.active:
         raise ApiError(403, "user_disabled", "账号已停用", "This account is disabled")
-    if now - _aware(row.last_seen_at) >= _LAST_SEEN_RESOLUTION:
+    if now - row.last_seen_at >= _LAST_SEEN_RESOLUTION:
         row.last_seen_at = now
         db.session.commit()
     return row.user, row
