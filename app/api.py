@@ -18,6 +18,33 @@ class PageArgs(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
+# --- input with Chinese messages, for the mini-apps -----------------------------------------------
+
+class ZhSchema(Schema):
+    """A schema whose own errors (unknown field, not an object) read in Chinese."""
+
+    error_messages = {"unknown": "不支持的字段", "type": "格式不正确，应为 JSON 对象"}
+
+
+def zh_messages(label: str) -> dict:
+    """Field error messages naming the field in Chinese."""
+    return {"required": f"请填写{label}", "null": f"{label}不能为空", "invalid": f"{label}格式不正确"}
+
+
+def zh_text(label: str, max_len: int, required: bool = True, **kw) -> fields.String:
+    """A text field of at most max_len characters (non-empty when required), with Chinese messages."""
+    return fields.String(required=required, error_messages=zh_messages(label),
+                         validate=validate.Length(min=1 if required else 0, max=max_len,
+                                                  error=f"{label}长度须在 {{min}} 至 {{max}} 个字之间"), **kw)
+
+
+def zh_choice(label: str, choices: dict[str, str], **kw) -> fields.String:
+    """One of choices (code → Chinese name); the error lists them all."""
+    names = "、".join(f"{k}（{v}）" for k, v in choices.items())
+    return fields.String(error_messages=zh_messages(label), validate=validate.OneOf(
+        list(choices), error=f"{label}须为：{names}"), **kw)
+
+
 class PageOut(Schema):
     """The paging fields of every list response (paginate()); subclasses declare `items`."""
 

@@ -4,49 +4,35 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api import PageArgs
+from app.api import PageArgs, ZhSchema, zh_messages, zh_text
 from app.services.crypto import mask_mobile
 from toolbox.construction_sites.models import CHECKLIST, WORK_KINDS
 
 PHONE = validate.Regexp(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$", error="请填写有效的手机号或座机号")
 
 
-def _msgs(label: str) -> dict:
-    return {"required": f"请填写{label}", "null": f"{label}不能为空", "invalid": f"{label}格式不正确"}
-
-
-def _text(label: str, max_len: int, required: bool = True, **kw):
-    return fields.String(required=required, error_messages=_msgs(label),
-                         validate=validate.Length(min=1 if required else 0, max=max_len,
-                                                  error=f"{label}长度须在 {{min}} 至 {{max}} 个字之间"), **kw)
-
-
-class ZhSchema(Schema):
-    error_messages = {"unknown": "不支持的字段", "type": "格式不正确，应为 JSON 对象"}
-
-
 class SiteIn(ZhSchema):
-    name = _text("工地名称", 100)
-    address = _text("地址", 200)
-    org_unit = _text("所属单位代码", 32, metadata={"description": "street, grid or committee code, e.g. JA01G02"})
+    name = zh_text("工地名称", 100)
+    address = zh_text("地址", 200)
+    org_unit = zh_text("所属单位代码", 32, metadata={"description": "street, grid or committee code, e.g. JA01G02"})
     lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90, error="纬度超出范围"),
-                       error_messages=_msgs("纬度"))
+                       error_messages=zh_messages("纬度"))
     lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180, error="经度超出范围"),
-                       error_messages=_msgs("经度"))
-    owner_name = _text("建设单位", 100)
-    owner_contact = _text("建设单位联系人", 50)
-    owner_phone = fields.String(required=True, validate=PHONE, error_messages=_msgs("建设单位联系电话"))
-    contractor_name = _text("施工单位", 100)
-    contractor_contact = _text("施工单位联系人", 50)
-    contractor_phone = fields.String(required=True, validate=PHONE, error_messages=_msgs("施工单位联系电话"))
-    permit_number = _text("施工许可证号", 64, required=False, allow_none=True)
-    work_kind = fields.String(required=True, error_messages=_msgs("施工类型"), validate=validate.OneOf(
+                       error_messages=zh_messages("经度"))
+    owner_name = zh_text("建设单位", 100)
+    owner_contact = zh_text("建设单位联系人", 50)
+    owner_phone = fields.String(required=True, validate=PHONE, error_messages=zh_messages("建设单位联系电话"))
+    contractor_name = zh_text("施工单位", 100)
+    contractor_contact = zh_text("施工单位联系人", 50)
+    contractor_phone = fields.String(required=True, validate=PHONE, error_messages=zh_messages("施工单位联系电话"))
+    permit_number = zh_text("施工许可证号", 64, required=False, allow_none=True)
+    work_kind = fields.String(required=True, error_messages=zh_messages("施工类型"), validate=validate.OneOf(
         list(WORK_KINDS), error="施工类型须为：" + "、".join(f"{k}（{v}）" for k, v in WORK_KINDS.items())))
-    description = _text("工程说明", 2000, required=False, load_default="")
-    start_date = fields.Date(required=True, error_messages=_msgs("开工日期"))
-    end_date = fields.Date(required=True, error_messages=_msgs("竣工日期"))
-    night_work_permitted = fields.Boolean(load_default=False, error_messages=_msgs("是否允许夜间施工"))
-    night_work_permit_number = _text("夜间施工许可证号", 64, required=False, allow_none=True)
+    description = zh_text("工程说明", 2000, required=False, load_default="")
+    start_date = fields.Date(required=True, error_messages=zh_messages("开工日期"))
+    end_date = fields.Date(required=True, error_messages=zh_messages("竣工日期"))
+    night_work_permitted = fields.Boolean(load_default=False, error_messages=zh_messages("是否允许夜间施工"))
+    night_work_permit_number = zh_text("夜间施工许可证号", 64, required=False, allow_none=True)
 
     @validates_schema
     def dates_in_order(self, data, **kwargs):
@@ -60,23 +46,23 @@ class SiteUpdate(SiteIn):
 
 
 class SiteCloseIn(ZhSchema):
-    reason = _text("关闭原因", 200)
+    reason = zh_text("关闭原因", 200)
 
 
 class SiteChecklistLineIn(ZhSchema):
-    item = fields.String(required=True, error_messages=_msgs("检查项"), validate=validate.OneOf(
+    item = fields.String(required=True, error_messages=zh_messages("检查项"), validate=validate.OneOf(
         list(CHECKLIST), error="检查项须为：" + "、".join(f"{k}（{v}）" for k, v in CHECKLIST.items())))
-    passed = fields.Boolean(required=True, error_messages=_msgs("是否合格"))
-    note = _text("问题说明", 500, required=False, load_default="")
-    photo_ids = fields.List(fields.Integer(), load_default=list, error_messages=_msgs("照片"))
+    passed = fields.Boolean(required=True, error_messages=zh_messages("是否合格"))
+    note = zh_text("问题说明", 500, required=False, load_default="")
+    photo_ids = fields.List(fields.Integer(), load_default=list, error_messages=zh_messages("照片"))
 
 
 class SiteInspectionIn(ZhSchema):
-    items = fields.List(fields.Nested(SiteChecklistLineIn), required=True, error_messages=_msgs("检查清单"),
+    items = fields.List(fields.Nested(SiteChecklistLineIn), required=True, error_messages=zh_messages("检查清单"),
                         validate=validate.Length(min=1, error="请填写检查清单"))
-    remarks = _text("检查备注", 2000, required=False, load_default="")
+    remarks = zh_text("检查备注", 2000, required=False, load_default="")
     photo_ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(
-        max=9, error="每次检查最多 9 张照片"), error_messages=_msgs("照片"))
+        max=9, error="每次检查最多 9 张照片"), error_messages=zh_messages("照片"))
 
 
 class SiteQuery(PageArgs):

@@ -6,48 +6,30 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, fields, validate
 
-from app.api import PageArgs
+from app.api import PageArgs, ZhSchema, zh_choice, zh_messages, zh_text
 from toolbox.flood_duty.models import DUTIES, HAZARDS, LEVELS, RESOURCE_KINDS
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
 
-def _msgs(label: str) -> dict:
-    return {"required": f"请填写{label}", "null": f"{label}不能为空", "invalid": f"{label}格式不正确"}
-
-
-def _text(label: str, max_len: int, required: bool = True, **kw):
-    return fields.String(required=required, error_messages=_msgs(label),
-                         validate=validate.Length(min=1 if required else 0, max=max_len,
-                                                  error=f"{label}长度须在 {{min}} 至 {{max}} 个字之间"), **kw)
-
-
-def _choice(label: str, choices, **kw):
-    names = "、".join(f"{k}（{v}）" for k, v in choices.items())
-    return fields.String(error_messages=_msgs(label), validate=validate.OneOf(
-        list(choices), error=f"{label}须为：{names}"), **kw)
-
-
-
-
-class ZhSchema(Schema):
-    error_messages = {"unknown": "不支持的字段", "type": "格式不正确，应为 JSON 对象"}
 
 
 class FloodRosterMemberIn(ZhSchema):
-    userid = _text("人员账号", 64)
-    duty = _choice("值班职责", DUTIES, load_default="on_duty")
+    userid = zh_text("人员账号", 64)
+    duty = zh_choice("值班职责", DUTIES, load_default="on_duty")
 
 
 class FloodRosterIn(ZhSchema):
-    org_unit = _text("所属单位代码", 32)
-    name = _text("班次名称", 100)
-    shift_start = fields.AwareDateTime(required=True, default_timezone=BEIJING, error_messages=_msgs("班次开始时间"),
-                                       metadata={"description": "ISO 8601; without an offset it is Beijing time"})
-    shift_end = fields.AwareDateTime(required=True, default_timezone=BEIJING, error_messages=_msgs("班次结束时间"))
-    activate_from = _choice("启动等级", {k: v for k, v in LEVELS.items() if k != "none"}, load_default="blue")
-    note = _text("备注", 500, required=False, load_default="")
-    members = fields.List(fields.Nested(FloodRosterMemberIn), required=True, error_messages=_msgs("值班人员"),
+    org_unit = zh_text("所属单位代码", 32)
+    name = zh_text("班次名称", 100)
+    shift_start = fields.AwareDateTime(
+        required=True, default_timezone=BEIJING, error_messages=zh_messages("班次开始时间"),
+        metadata={"description": "ISO 8601; without an offset it is Beijing time"})
+    shift_end = fields.AwareDateTime(
+        required=True, default_timezone=BEIJING, error_messages=zh_messages("班次结束时间"))
+    activate_from = zh_choice("启动等级", {k: v for k, v in LEVELS.items() if k != "none"}, load_default="blue")
+    note = zh_text("备注", 500, required=False, load_default="")
+    members = fields.List(fields.Nested(FloodRosterMemberIn), required=True, error_messages=zh_messages("值班人员"),
                           validate=validate.Length(min=1, max=5000, error="值班人员须为 {min} 至 {max} 人"))
 
 
@@ -62,10 +44,10 @@ class FloodRosterQuery(PageArgs):
 
 
 class FloodLevelIn(ZhSchema):
-    org_unit = _text("预警范围（全区 JA 或街镇代码）", 32, load_default="JA", required=False)
-    level = _choice("预警等级", LEVELS, required=True)
-    hazard = _choice("灾害类型", HAZARDS, load_default="rainstorm")
-    message = _text("预警说明", 500, required=False, load_default="")
+    org_unit = zh_text("预警范围（全区 JA 或街镇代码）", 32, load_default="JA", required=False)
+    level = zh_choice("预警等级", LEVELS, required=True)
+    hazard = zh_choice("灾害类型", HAZARDS, load_default="rainstorm")
+    message = zh_text("预警说明", 500, required=False, load_default="")
 
 
 class FloodWarningQuery(PageArgs):
@@ -75,7 +57,7 @@ class FloodWarningQuery(PageArgs):
 class FloodConfirmIn(ZhSchema):
     lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90, error="纬度超出范围"))
     lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180, error="经度超出范围"))
-    note = _text("签到备注", 200, required=False, allow_none=True)
+    note = zh_text("签到备注", 200, required=False, allow_none=True)
 
 
 class FloodOverviewQuery(PageArgs):
@@ -84,12 +66,12 @@ class FloodOverviewQuery(PageArgs):
 
 
 class FloodPointIn(ZhSchema):
-    org_unit = _text("所属单位代码", 32)
-    name = _text("积水点名称", 100)
-    address = _text("地址", 200)
+    org_unit = zh_text("所属单位代码", 32)
+    name = zh_text("积水点名称", 100)
+    address = zh_text("地址", 200)
     lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90, error="纬度超出范围"))
     lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180, error="经度超出范围"))
-    threshold_cm = fields.Integer(allow_none=True, error_messages=_msgs("警戒水深"),
+    threshold_cm = fields.Integer(allow_none=True, error_messages=zh_messages("警戒水深"),
                                   validate=validate.Range(1, 300, error="警戒水深须在 {min} 至 {max} 厘米之间"))
 
 
@@ -104,19 +86,19 @@ class FloodPointQuery(PageArgs):
 
 
 class FloodReportIn(ZhSchema):
-    depth_cm = fields.Integer(required=True, error_messages=_msgs("积水深度"),
+    depth_cm = fields.Integer(required=True, error_messages=zh_messages("积水深度"),
                               validate=validate.Range(0, 500, error="积水深度须在 {min} 至 {max} 厘米之间"))
-    note = _text("情况说明", 500, required=False, load_default="")
-    photo_ids = fields.List(fields.Integer(), load_default=list, error_messages=_msgs("照片"),
+    note = zh_text("情况说明", 500, required=False, load_default="")
+    photo_ids = fields.List(fields.Integer(), load_default=list, error_messages=zh_messages("照片"),
                             validate=validate.Length(max=3, error="每次上报最多 3 张照片"))
 
 
 class FloodResourceIn(ZhSchema):
-    kind = _choice("物资类型", RESOURCE_KINDS, required=True)
-    quantity = fields.Integer(required=True, error_messages=_msgs("数量"),
+    kind = zh_choice("物资类型", RESOURCE_KINDS, required=True)
+    quantity = fields.Integer(required=True, error_messages=zh_messages("数量"),
                               validate=validate.Range(0, 100000, error="数量须在 {min} 至 {max} 之间"))
-    unit = _text("计量单位", 16, required=False, load_default="个")
-    note = _text("备注", 200, required=False, load_default="")
+    unit = zh_text("计量单位", 16, required=False, load_default="个")
+    note = zh_text("备注", 200, required=False, load_default="")
 
 
 # --- output ----------------------------------------------------------------------------------------
