@@ -116,6 +116,15 @@ def create_simulator(*, corp_id: str, secret: str, agent_id: str | int, token: s
             return _err(42001, "access_token expired")
         return None
 
+    def agent_message_body():
+        """(body, None) for a JSON message request of our agent; (None, WeCom's error response) otherwise."""
+        body = request.get_json(force=True, silent=True)
+        if not isinstance(body, dict):
+            return None, _err(47001, "data format error")
+        if body.get("agentid") != sim.config["AGENT_ID"]:
+            return None, _err(40056, "invalid agentid")
+        return body, None
+
     def take_code(code: str | None):
         """(userid, None) for a valid code, consuming it; (None, error response) otherwise."""
         entry = state.codes.get(code or "")
@@ -224,11 +233,9 @@ def create_simulator(*, corp_id: str, secret: str, agent_id: str | int, token: s
             count("message/send")
             if (bad := check_token()) is not None:
                 return bad
-            body = request.get_json(force=True, silent=True)
-            if not isinstance(body, dict):
-                return _err(47001, "data format error")
-            if body.get("agentid") != sim.config["AGENT_ID"]:
-                return _err(40056, "invalid agentid")
+            body, bad = agent_message_body()
+            if bad is not None:
+                return bad
             touser = [u for u in str(body.get("touser", "")).split("|") if u]
             if not touser:
                 return _err(40031, "invalid user list: touser is empty")
@@ -266,11 +273,9 @@ def create_simulator(*, corp_id: str, secret: str, agent_id: str | int, token: s
             count("message/update_template_card")
             if (bad := check_token()) is not None:
                 return bad
-            body = request.get_json(force=True, silent=True)
-            if not isinstance(body, dict):
-                return _err(47001, "data format error")
-            if body.get("agentid") != sim.config["AGENT_ID"]:
-                return _err(40056, "invalid agentid")
+            body, bad = agent_message_body()
+            if bad is not None:
+                return bad
             entry = state.response_codes.get(body.get("response_code", ""))
             if entry is None or entry["expires_at"] <= time.time():
                 return _err(40058, "invalid parameter: response_code invalid or expired")
