@@ -47,6 +47,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     from app.services import workflow  # issue 4: card taps decide approvals; supervision job
     workflow.init_app(app)
 
+    from app import web  # issue 16: the shared page layer (templates, assets, page sessions)
+    web.init_app(app)
+
     from toolbox import registry
 
     registry.init_app(app)

@@ -15,5 +15,6 @@ from miniprogram_api import (  # noqa: E402,F401
     places,  # Jing'an codes, QR codes, posters
     search,  # one-click query (/api/v1/query)
     users,  # staff directory
+    wecom_jssdk,  # JS-SDK signatures for the in-app browser
     work_items,  # work items, approvals, calendar
 )

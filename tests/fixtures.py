@@ -269,6 +269,8 @@ def wecom_sim(app, _wecom_sim_server, live_server):
     sim = SimulatorClient(_wecom_sim_server.url, f"{live_server.url}/wecom/callback")
     sim.reset()
     wecom_client._memory_tokens._data.clear()
+    from app.wecom import jssdk
+    jssdk._memory.clear()
     app.extensions.pop("wecom_clients", None)
     app.config["WECOM_API_BASE"] = sim.api_base
     app.config["WECOM_OAUTH_BASE"] = f"{sim.url}/connect/oauth2/authorize"
