@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Mapping
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, redirect, url_for
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -48,7 +48,11 @@ def create_app(config: Mapping | None = None) -> Flask:
     workflow.init_app(app)
 
     from app import web  # issue 16: the shared page layer (templates, assets, page sessions)
+    from h5.staff import bp as staff_bp  # the staff workbench, /h5/staff/
+
     web.init_app(app)
+    app.register_blueprint(staff_bp)
+    app.add_url_rule("/", "index", lambda: redirect(url_for("staff.home")))
 
     from toolbox import registry
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import sys
 import time
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
@@ -17,12 +20,44 @@ toolbox_cli = AppGroup("toolbox", help="静安工具箱管理命令 (Jing'an Too
 
 @toolbox_cli.command("seed")
 @click.option("--no-demo-users", is_flag=True, help="Only the org tree, no demo staff.")
-def seed_command(no_demo_users: bool):
-    """Load Jing'an's 1+14+85+266 org tree and demo users (idempotent)."""
+@click.option("--demo", is_flag=True, help="Also demo records in every tool and work items in every state.")
+def seed_command(no_demo_users: bool, demo: bool):
+    """Load Jing'an's 1+14+85+266 org tree and demo users (idempotent); --demo: a district with life in it."""
     from app.services.district import seed
 
+    if demo and no_demo_users:
+        raise click.UsageError("--demo needs the demo users")
     result = seed(with_demo_users=not no_demo_users)
     click.echo(f"seeded: {result}")
+    if demo:
+        from app.services import workdays
+        from app.services.demo import seed_demo
+
+        workdays.load_official()  # the demo's deadlines follow the holiday calendar
+        db.session.commit()
+        with _simulator_if_needed():
+            click.echo(f"demo: {seed_demo()}")
+
+
+@contextlib.contextmanager
+def _simulator_if_needed():
+    """Demo messages go to the local WeCom simulator (started here when nothing listens there)."""
+    from app.run_dev import LOOPBACK
+    from app.wecom.simulator import SimulatorServer, simulator_from_config
+
+    base = urlsplit(current_app.config["WECOM_API_BASE"])
+    server = None
+    if base.hostname in LOOPBACK:
+        with socket.socket() as probe:
+            listening = probe.connect_ex((base.hostname, base.port or 80)) == 0
+        if not listening:
+            server = SimulatorServer(simulator_from_config(current_app.config), base.hostname,
+                                     base.port or 80).start()
+    try:
+        yield
+    finally:
+        if server is not None:
+            server.stop()
 
 
 @toolbox_cli.group("tools")

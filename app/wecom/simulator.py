@@ -251,6 +251,12 @@ def create_simulator(*, corp_id: str, secret: str, agent_id: str | int, token: s
             msgtype = body.get("msgtype")
             if msgtype not in ("text", "template_card", "markdown", "textcard", "news", "image", "file"):
                 return _err(40008, "invalid message type")
+            if msgtype == "textcard":
+                card = body.get("textcard") or {}
+                if not card.get("title") or not card.get("description") or not card.get("url"):
+                    return _err(40058, "invalid parameter: textcard needs title, description and url")
+                if len(card["title"].encode()) > 128 or len(card["description"].encode()) > 512:
+                    return _err(40058, "invalid parameter: textcard title or description too long")
             invalid = [u for u in touser if u not in state.users]
             state.messages.append(body)
             result = {"invaliduser": "|".join(invalid), "invalidparty": "", "invalidtag": "",
