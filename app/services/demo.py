@@ -120,16 +120,20 @@ def _dispatcher(item: WorkItem) -> User | None:
     return _staff(item.dispatch_unit, Role.OPERATOR) or _staff(item.dispatch_unit, Role.MANAGER)
 
 
-# One plan per item, in turn: the share of items in each state stays about the same as the demo grows.
+# Every unit's first items: one waiting to be signed, one being handled, one overdue; later ones follow
+# PLAN in turn, so the share of items in each state stays about the same as the demo grows.
+FIRST_PLANS = ("wait", "sign", "overdue_sign")
 PLAN = ("wait", "sign", "feedback", "wait", "sign", "passed", "closed", "returned", "forward", "extend",
         "overdue", "sign", "rejected", "wait", "overdue_sign")
 
 
 def _move_through_the_workflow(ctx: DemoContext, item_ids: list[int]) -> dict[str, int]:
     done: dict[str, int] = {}
+    per_unit: dict[int, int] = {}
     for n, item_id in enumerate(item_ids):
-        plan = PLAN[n % len(PLAN)]
         item = db.session.get(WorkItem, item_id)
+        seen = per_unit[item.org_unit_id] = per_unit.get(item.org_unit_id, 0) + 1
+        plan = FIRST_PLANS[seen - 1] if seen <= len(FIRST_PLANS) else PLAN[n % len(PLAN)]
         handler, dispatcher = _handler(item), _dispatcher(item)
         ok = True
         if plan in ("sign", "feedback", "passed", "closed", "rejected", "extend", "overdue_sign"):

@@ -1,5 +1,5 @@
 """Demo citizen reports for `flask toolbox seed --demo`: residents' committee Jing'an codes and two reports
-per street through the H5 filing service (one routed to the street, one — waterlogging — to the grid)."""
+per street through the H5 filing service (routed to the street, and — waterlogging — to the grid)."""
 
 from __future__ import annotations
 
@@ -27,12 +27,11 @@ def seed_demo(ctx) -> list[int]:
         if place is None:
             place = create_place(name=f"{committee.name}居委会", kind="committee", org_unit=committee,
                                  address=ctx.address(street, s_index + 120))
-        for n in range(2):
-            category, text = REPORTS[(s_index + n) % len(REPORTS)]
-            if n == 1:
-                category, text = REPORTS[1]
+        for n in range(3):
+            category, text = REPORTS[(s_index + n) % len(REPORTS)] if n == 0 else REPORTS[1]
             result = services.file_report(place, services.Submission(
-                category=category, description=text, privacy_accepted=True, source="h5",
+                category=category, description=text if n < 2 else f"{text}（第二次反映）", privacy_accepted=True,
+                source="h5",
                 idempotency_key=f"demo-seed-{street}-{n}-reports", mobile=f"1350000{s_index:02d}{n:02d}"),
                 check_duplicates=False)
             if result.created and result.report.work_item_id:

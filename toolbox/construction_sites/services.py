@@ -126,6 +126,7 @@ def inspect(site: Site, items: list[dict], actor, remarks: str = "", photo_ids: 
     inspection = Inspection(site=site, site_id=site.id, inspector_id=actor.id, inspected_at=at,
                             remarks=remarks, photo_ids=bind_photos(photo_ids, actor, site.org_path),
                             result="pass" if all(i["passed"] for i in items) else "fail")
+    db.session.add(inspection)  # before a line's photos are looked up (an autoflush must see it)
     by_code = {i["item"]: i for i in items}
     for code in CHECKLIST:  # checklist order
         line = by_code[code]

@@ -84,6 +84,7 @@ def inspect(building: Building, items: list[dict], actor, remarks: str = "", pho
         building=building, building_id=building.id, inspector_id=actor.id, inspected_at=at, risk_level=risk,
         remarks=remarks, photo_ids=bind_photos(photo_ids, actor, building.org_path),
         is_reinspection=building.rectification_open)
+    db.session.add(inspection)  # before a line's photos are looked up (an autoflush must see it)
     for code in ITEMS:
         line = by_code[code]
         inspection.items.append(FacadeInspectionItem(
