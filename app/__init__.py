@@ -54,9 +54,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(staff_bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("staff.home")))
 
-    from toolbox import registry
+    from app import registry
 
-    registry.init_app(app)
+    registry.init_app(app)  # discovers the tools by the package names in TOOLBOX_PACKAGES
 
     from app.cli import toolbox_cli
 

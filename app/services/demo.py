@@ -25,8 +25,8 @@ from app.models.base import utcnow
 from app.models.org import OrgUnit
 from app.models.users import Membership, Role, User
 from app.models.workitem import WorkItem
+from app.registry import current_registry
 from app.services import workflow
-from toolbox.registry import current_registry  # app.registry once the registry joins the core
 
 log = logging.getLogger(__name__)
 

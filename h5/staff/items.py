@@ -10,7 +10,6 @@ from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgLevel, OrgUnit
 from app.models.workitem import WorkItem, WorkItemApproval
-from app.services import workbench_inbox as inbox
 from app.services import workflow as wf
 from app.services.crypto import mask_mobile, mask_name
 from app.web.filters import deadline_text
@@ -27,10 +26,10 @@ HOME_TONES = {"due_soon": "warm", "overdue": "hot"}
 
 def badges(user) -> dict:
     """The home page's badges: my boxes with counts (待派单 only when there is some), approvals for managers."""
-    counts = inbox.box_counts(user)
+    counts = wf.workbench_counts(user)
     boxes = [{"key": k, "label": label, "count": counts[k], "tone": HOME_TONES.get(k, "")}
-             for k, (label, _, _) in inbox.BOXES.items() if k != "to_dispatch" or counts[k]]
-    return {"boxes": boxes, "approvals": inbox.approval_count(user) if user.has_role("manager") else None}
+             for k, (label, _, _) in wf.WORKBENCH_BOXES.items() if k != "to_dispatch" or counts[k]]
+    return {"boxes": boxes, "approvals": wf.pending_approval_count(user) if user.has_role("manager") else None}
 
 
 def item_badges(item: WorkItem) -> list[Badge]:
@@ -58,13 +57,13 @@ def _row(item: WorkItem) -> Row:
 def inbox_page():
     """My inbox, one box at a time."""
     user = g.user
-    box = request.args.get("box") if request.args.get("box") in (*inbox.BOXES, "all") else "to_sign"
+    box = request.args.get("box") if request.args.get("box") in (*wf.WORKBENCH_BOXES, "all") else "to_sign"
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    counts = inbox.box_counts(user)
-    stmt = select(WorkItem).where(inbox.visible_to(user), inbox.box_clause(box, user)).order_by(
+    counts = wf.workbench_counts(user)
+    stmt = select(WorkItem).where(wf.visible_to(user), wf.workbench_box_clause(box, user)).order_by(
         WorkItem.due_at.asc().nulls_last(), WorkItem.id.desc())
     rows, pages, total = paged(stmt, page)
-    tabs = [Tab(k, label, url_for("staff.inbox", box=k), counts[k]) for k, (label, _, _) in inbox.BOXES.items()
+    tabs = [Tab(k, label, url_for("staff.inbox", box=k), counts[k]) for k, (label, _, _) in wf.WORKBENCH_BOXES.items()
             if k != "to_dispatch" or counts[k] or box == k]
     tabs.append(Tab("all", "全部在办", url_for("staff.inbox", box="all")))
     listing = ListPage("工单", [_row(i) for i in rows], tabs=tabs, active_tab=box, page=page, pages=pages,
@@ -190,7 +189,7 @@ def act(item_id: int, action: str):
 @bp.get("/approvals")
 def approvals():
     """Forward and extension requests waiting for my decision."""
-    rows = db.session.execute(inbox.pending_approvals(g.user).order_by(WorkItemApproval.id.desc()).limit(100)
+    rows = db.session.execute(wf.pending_approvals_for(g.user).order_by(WorkItemApproval.id.desc()).limit(100)
                               ).scalars().all()
     listing = ListPage("待我审批", [Row(
         f"{wf.APPROVAL_KINDS[a.kind]}：{a.work_item.title}", url_for("staff.item", item_id=a.work_item_id),

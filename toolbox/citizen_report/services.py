@@ -356,8 +356,8 @@ def _tell_follow_up(report: CitizenReport) -> None:
     """The rating feeds the 回访: the dispatching unit's staff hear it on WeCom (after commit)."""
     from app.models.users import Role
     from app.services.after_commit import delay_after_commit
-    from app.services.notify import send_text_message
-    from app.services.workflow import unit_staff
+    from app.services.notify import send_card_message
+    from app.services.workflow import message, unit_staff
 
     item = _work_item(report)
     if item is None:
@@ -368,9 +368,10 @@ def _tell_follow_up(report: CitizenReport) -> None:
     hint = "。"
     if item.state == "visiting":
         hint = "。可据此回访或重办。" if report.rating == "unsatisfied" else "。可据此完成回访。"
-    text = (f"【随手拍回访】市民对工单 {item.number}（{item.title}）的评价：{RATINGS[report.rating]}"
+    text = (f"市民评价：{RATINGS[report.rating]}"
             + (f"。意见：{report.rating_comment}" if report.rating_comment else "") + hint)
-    delay_after_commit(send_text_message, userids, text)
+    card = message(item, text)  # a text card opening the item in the workbench, where the 回访 is done
+    delay_after_commit(send_card_message, userids, f"【随手拍回访】{card.title}", card.description, card.path)
 
 
 def reopen(report: CitizenReport, reason: str) -> CitizenReport:
