@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.base import utcnow
-from app.models.org import OrgUnit
+from app.models.org import OrgLevel, OrgUnit
 from app.models.users import Membership, Role, User
 from app.models.workitem import WorkItem
 from app.registry import current_registry
@@ -120,8 +120,9 @@ def _dispatcher(item: WorkItem) -> User | None:
     return _staff(item.dispatch_unit, Role.OPERATOR) or _staff(item.dispatch_unit, Role.MANAGER)
 
 
-# Every unit's first items: one waiting to be signed, one being handled, one overdue; later ones follow
-# PLAN in turn, so the share of items in each state stays about the same as the demo grows.
+# Every grid's first items: one waiting to be signed, one being handled, one overdue (so a grid worker
+# opens a workbench with work in it); the others follow PLAN in turn, so the share of items in each
+# state stays about the same as the demo grows.
 FIRST_PLANS = ("wait", "sign", "overdue_sign")
 PLAN = ("wait", "sign", "feedback", "wait", "sign", "passed", "closed", "returned", "forward", "extend",
         "overdue", "sign", "rejected", "wait", "overdue_sign")
@@ -133,7 +134,8 @@ def _move_through_the_workflow(ctx: DemoContext, item_ids: list[int]) -> dict[st
     for n, item_id in enumerate(item_ids):
         item = db.session.get(WorkItem, item_id)
         seen = per_unit[item.org_unit_id] = per_unit.get(item.org_unit_id, 0) + 1
-        plan = FIRST_PLANS[seen - 1] if seen <= len(FIRST_PLANS) else PLAN[n % len(PLAN)]
+        first = item.org_unit.level == OrgLevel.GRID and seen <= len(FIRST_PLANS)
+        plan = FIRST_PLANS[seen - 1] if first else PLAN[n % len(PLAN)]
         handler, dispatcher = _handler(item), _dispatcher(item)
         ok = True
         if plan in ("sign", "feedback", "passed", "closed", "rejected", "extend", "overdue_sign"):
@@ -162,9 +164,7 @@ def _forward_to_another_street(item_id: int, handler: User | None) -> bool:
     """转派 to a neighbouring street: across units, so a manager's approval is asked for."""
     item = db.session.get(WorkItem, item_id)
     street = item.org_unit.street
-    if street is None or handler is None:
-        return False
-    number = int(street.code[2:4]) % 14 + 1
+    number = int(street.code[2:4]) % 14 + 1 if street is not None else 1  # a department's: to 江宁路街道
     return _act(item_id, "forward", handler, unit=f"JA{number:02d}", reason="问题位于相邻街道辖区，申请转派")
 
 

@@ -142,6 +142,7 @@ def action_form(item: WorkItem, action: str):
                             required=action == "contact", max_length=1000))
     if action == "feedback":
         fields.append(Field("result", "处置结果", "textarea", required=True, max_length=4000))
+        fields.append(Field("photo_ids", "处置后照片", "photos", max_photos=9))
     if action == "visit":
         fields.append(Field("satisfaction", "回访满意度", "choice", required=True, widget="radio",
                             options=tuple(wf.SATISFACTION.items())))
@@ -175,7 +176,7 @@ def act(item_id: int, action: str):
         return page_error(409, f"您现在不能对该工单「{wf.TRANSITIONS[action].label}」", back_url=item_url)
 
     def save(values: dict) -> str:
-        data = {k: v for k, v in values.items() if v not in (None, "")}
+        data = {k: v for k, v in values.items() if v not in (None, "", [])}
         _, result = wf.perform(item_id, action, g.user, data)
         flash(_done_message(action, result.get("approval")), "ok")
         return item_url

@@ -160,9 +160,12 @@ def test_workbench_walk_from_inspection_to_closed(site_app, district, wecom_sim,
     walk.submit_and_wait("已签收")
     walk.click('a[data-action="feedback"]')
     walk.find("textarea[name=result]").send_keys("已督促施工单位覆盖裸土并洒水降尘，现场复查合格")
+    walk.find('input[name="photo_ids"]').send_keys(str(picture))
     walk.shot("feedback-form")
     walk.submit_and_wait("已反馈")
     assert walk.find("#item").get_attribute("data-state") == "reviewing"
+    with app.app_context():
+        assert len(db.session.get(WorkItem, item_id).photo_ids) == 2  # the inspection's and the feedback's
     walk.shot("fed-back")
 
     # 5. The district dispatcher reviews and closes (after the follow-up).
