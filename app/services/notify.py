@@ -18,20 +18,14 @@ from app.jobs import job
 log = logging.getLogger(__name__)
 
 
-@job("notify")
-def send_text_message(userids: list[str], content: str) -> dict:
-    """Send a WeCom text message to these userids (batched ≤1000 per call); a WeCom error fails the job
-    so RQ retries it with backoff."""
+def _deliver(userids: list[str], send) -> dict:
+    """send(userids) → WeCom's answers; a WeCom error is audited and fails the job, so RQ retries it."""
     from app.extensions import db
     from app.services import audit
-    from app.wecom.client import WeComError, get_client
+    from app.wecom.client import WeComError
 
-    userids = [u for u in dict.fromkeys(userids) if u]
-    if not userids or not content:
-        log.info("send_text_message: nothing to send (%d recipients)", len(userids))
-        return {"sent": 0, "invalid": []}
     try:
-        results = get_client().send_text(userids, content)
+        results = send(userids)
     except WeComError as err:
         db.session.rollback()
         audit.record("wecom.message", outcome="failed", detail={"recipients": len(userids), **err.to_detail()})
@@ -39,6 +33,19 @@ def send_text_message(userids: list[str], content: str) -> dict:
         raise
     invalid = [u for r in results for u in (r.get("invaliduser") or "").split("|") if u]
     return {"sent": len(userids) - len(invalid), "invalid": invalid, "msgids": [r.get("msgid") for r in results]}
+
+
+@job("notify")
+def send_text_message(userids: list[str], content: str) -> dict:
+    """Send a WeCom text message to these userids (batched ≤1000 per call); a WeCom error fails the job
+    so RQ retries it with backoff."""
+    from app.wecom.client import get_client
+
+    userids = [u for u in dict.fromkeys(userids) if u]
+    if not userids or not content:
+        log.info("send_text_message: nothing to send (%d recipients)", len(userids))
+        return {"sent": 0, "invalid": []}
+    return _deliver(userids, lambda ids: get_client().send_text(ids, content))
 
 
 def page_url(path: str) -> str:
@@ -50,19 +57,9 @@ def page_url(path: str) -> str:
 @job("notify")
 def send_card_message(userids: list[str], title: str, description: str, path: str, button: str = "详情") -> dict:
     """Send a WeCom text card that opens the workbench page `path`; retried like send_text_message."""
-    from app.extensions import db
-    from app.services import audit
-    from app.wecom.client import WeComError, get_client
+    from app.wecom.client import get_client
 
     userids = [u for u in dict.fromkeys(userids) if u]
     if not userids:
         return {"sent": 0, "invalid": []}
-    try:
-        results = get_client().send_textcard(userids, title, description, page_url(path), button)
-    except WeComError as err:
-        db.session.rollback()
-        audit.record("wecom.message", outcome="failed", detail={"recipients": len(userids), **err.to_detail()})
-        db.session.commit()
-        raise
-    invalid = [u for r in results for u in (r.get("invaliduser") or "").split("|") if u]
-    return {"sent": len(userids) - len(invalid), "invalid": invalid, "msgids": [r.get("msgid") for r in results]}
+    return _deliver(userids, lambda ids: get_client().send_textcard(ids, title, description, page_url(path), button))

@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgUnit
-from app.services.scope import scope_clause
+from app.services.scope import in_scope, scope_clause
 from app.web.screens import Form
 
 STAFF_PREFIX = "/h5/staff"
@@ -136,6 +136,14 @@ def unit_choices(user, roles: tuple[str, ...], levels: tuple[str, ...]) -> tuple
         stmt = stmt.where(OrgUnit.level.in_([lv for lv in levels if lv in ("district", "street", "grid")]))
     units = db.session.execute(stmt.order_by(OrgUnit.path)).scalars().all()
     return tuple((u.code, u.name) for u in units)
+
+
+def unit_in_scope(user, code: str | None, roles: tuple[str, ...]) -> OrgUnit:
+    """The unit a form names, if the user holds one of roles over it; else 422 on the field `org_unit`."""
+    unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none() if code else None
+    if unit is None or not in_scope(user, unit.path, *roles):
+        raise ApiError(422, fields={"org_unit": ["请选择您负责范围内的单位"]})
+    return unit
 
 
 def load_with(schema, payload: dict) -> dict:

@@ -7,12 +7,12 @@ from sqlalchemy import select
 
 from app.errors import ApiError
 from app.extensions import db
-from app.models.org import OrgLevel, OrgUnit
-from app.services.scope import ensure_in_scope, in_scope, scope_clause
+from app.models.org import OrgLevel
+from app.services.scope import ensure_in_scope, scope_clause
 from app.web.filters import local_dt
 from app.web.screens import Action, Badge, DetailPage, DetailSection, Field, ListPage, Row, Section, Tab, form
 from app.web.screens import Form as FormDesc
-from app.web.toolscreens import FormScreen, ToolScreens, iso, load_with, paged, unit_choices
+from app.web.toolscreens import FormScreen, ToolScreens, iso, load_with, paged, unit_choices, unit_in_scope
 from toolbox.construction_sites import services
 from toolbox.construction_sites.api import MANAGING_ROLES
 from toolbox.construction_sites.models import CHECKLIST, WORK_KINDS, Inspection, Site, SiteStatus
@@ -141,9 +141,7 @@ def register_form(user, args) -> FormScreen:
         payload = {**values, "start_date": iso(values["start_date"]), "end_date": iso(values["end_date"]),
                    "lat": location.get("lat"), "lng": location.get("lng")}
         data = load_with(SiteIn(), payload)
-        unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == data.pop("org_unit"))).scalar_one_or_none()
-        if unit is None or not in_scope(user, unit.path, *MANAGING_ROLES):
-            raise ApiError(422, fields={"org_unit": ["请选择您负责范围内的单位"]})
+        unit = unit_in_scope(user, data.pop("org_unit"), MANAGING_ROLES)
         site_ = services.register_site(data, unit, user)
         flash(f"已登记工地「{site_.name}」，静安码 {site_.place_code}", "ok")
         return site_url(site_.id)

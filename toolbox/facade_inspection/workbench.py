@@ -7,12 +7,12 @@ from sqlalchemy import or_, select
 
 from app.errors import ApiError
 from app.extensions import db
-from app.models.org import OrgLevel, OrgUnit
-from app.services.scope import ensure_in_scope, in_scope, scope_clause
+from app.models.org import OrgLevel
+from app.services.scope import ensure_in_scope, scope_clause
 from app.web.filters import local_dt
 from app.web.screens import Action, Badge, DetailPage, DetailSection, Field, ListPage, Row, Section, Tab, form
 from app.web.screens import Form as FormDesc
-from app.web.toolscreens import FormScreen, ToolScreens, load_with, paged, unit_choices
+from app.web.toolscreens import FormScreen, ToolScreens, load_with, paged, unit_choices, unit_in_scope
 from toolbox.facade_inspection import services
 from toolbox.facade_inspection.api import MANAGING_ROLES
 from toolbox.facade_inspection.models import GRADES, ITEMS, STRUCTURES, Building, FacadeInspection
@@ -144,9 +144,7 @@ def register_form(user, args) -> FormScreen:
     def save(values: dict) -> str:
         location = values.pop("location") or {}
         data = load_with(FacadeBuildingIn(), {**values, "lat": location.get("lat"), "lng": location.get("lng")})
-        unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == data.pop("org_unit"))).scalar_one_or_none()
-        if unit is None or not in_scope(user, unit.path, *MANAGING_ROLES):
-            raise ApiError(422, fields={"org_unit": ["请选择您负责范围内的单位"]})
+        unit = unit_in_scope(user, data.pop("org_unit"), MANAGING_ROLES)
         b = services.register_building(data, unit, user)
         flash(f"已新增楼宇「{b.name}」，静安码 {b.place_code}", "ok")
         return building_url(b.id)

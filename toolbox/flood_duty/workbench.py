@@ -8,12 +8,12 @@ from sqlalchemy import or_, select
 
 from app.errors import ApiError
 from app.extensions import db
-from app.models.org import OrgLevel, OrgUnit
+from app.models.org import OrgLevel
 from app.services.after_commit import after_commit
 from app.services.scope import ensure_in_scope, in_scope, scope_clause
 from app.web.filters import local_dt
 from app.web.screens import Action, Badge, DetailPage, DetailSection, Field, ListPage, Row, form
-from app.web.toolscreens import FormScreen, ToolScreens, paged, unit_choices
+from app.web.toolscreens import FormScreen, ToolScreens, paged, unit_choices, unit_in_scope
 from toolbox.flood_duty import jobs, services
 from toolbox.flood_duty.api import COMMAND_ROLES
 from toolbox.flood_duty.models import (
@@ -208,9 +208,7 @@ def level_form(user, args) -> FormScreen:
     units = unit_choices(user, COMMAND_ROLES, (OrgLevel.DISTRICT, OrgLevel.STREET))
 
     def save(values: dict) -> str:
-        unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == values["org_unit"])).scalar_one_or_none()
-        if unit is None or not in_scope(user, unit.path, *COMMAND_ROLES):
-            raise ApiError(422, fields={"org_unit": ["请选择您负责范围内的单位"]})
+        unit = unit_in_scope(user, values["org_unit"], COMMAND_ROLES)
         w = services.set_level(unit, values["level"], user, hazard=values["hazard"], message=values["message"] or "")
         warning_id = w.id
         after_commit(lambda: jobs.dispatch_warning.delay(warning_id))
