@@ -260,7 +260,7 @@ def _xlsx_rows(data: bytes) -> list[list]:
 
 def parse_roster(rows: list[tuple[int, dict]], *, actor: User | None) -> tuple[list[PersonSpec], list[dict]]:
     """Validate rows into people (a person may span rows, one membership each); row-numbered errors."""
-    from app.services.scope import in_scope
+    from app.services.scope import in_admin_scope
 
     units = {u.code: u for u in db.session.execute(select(OrgUnit)).scalars()}
     people: dict[str, PersonSpec] = {}
@@ -279,7 +279,7 @@ def parse_roster(rows: list[tuple[int, dict]], *, actor: User | None) -> tuple[l
         unit = units.get(cells.get("unit_code", ""))
         if unit is None:
             problems["unit_code"] = f"单位编码不存在 (no org unit {cells.get('unit_code', '')!r})"
-        elif actor is not None and not in_scope(actor, unit.path, Role.SECURITY_ADMIN):
+        elif actor is not None and not in_admin_scope(actor, unit.path, Role.SECURITY_ADMIN):
             problems["unit_code"] = "不在您的管理范围内 (outside your data scope)"
         raw_role = cells.get("role", "")
         role = ROLE_ALIASES.get(raw_role) or (raw_role.lower() if raw_role.lower() in {r.value for r in Role} else None)
@@ -317,8 +317,8 @@ def import_roster(filename: str, data: bytes, *, actor: User | None, dry_run: bo
     if scope is None:
         raise ApiError(422, "org_unit_not_found", "范围单位不存在", f"No org unit {scope_code!r}")
     if actor is not None:
-        from app.services.scope import ensure_in_scope
-        ensure_in_scope(actor, scope.path, Role.SECURITY_ADMIN)
+        from app.services.scope import ensure_in_admin_scope
+        ensure_in_admin_scope(actor, scope.path, Role.SECURITY_ADMIN)
     people, errors = parse_roster(read_rows(filename, data), actor=actor)
 
     def departed(user: User) -> bool:

@@ -21,7 +21,7 @@ from app.models.org import OrgLevel, OrgUnit
 from app.models.users import User
 from app.services import audit
 from app.services.photos import bind_photos
-from app.services.scope import scope_clause
+from app.services.scope import business_memberships, in_scope, scope_clause
 from app.signals import SearchableRecord, searchable_deleted, searchable_saved
 from toolbox.flood_duty.models import (
     HAZARDS,
@@ -202,15 +202,24 @@ def unit_overview_rows(warning: FloodWarning, user):
             .group_by(OrgUnit.id).order_by(OrgUnit.path))
 
 
-def visible_warnings(user):
-    """Warnings a user is concerned by: those of units above them (the district, their street) and within
-    their scope."""
+def _concerning_paths(user) -> list[str]:
+    """The paths of the units at and above each unit the user holds a business role in."""
     ancestors = set()
-    for m in user.memberships:
+    for m in business_memberships(user):
         parts = m.org_unit.path.strip("/").split("/")
         ancestors.update("/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1))
-    return select(FloodWarning).where(or_(FloodWarning.org_path.in_(sorted(ancestors)),
+    return sorted(ancestors)
+
+
+def visible_warnings(user):
+    """Warnings a user is concerned by: those of units above them (the district, their street) and within
+    their scope. The three admin roles are concerned by none (三员分立)."""
+    return select(FloodWarning).where(or_(FloodWarning.org_path.in_(_concerning_paths(user)),
                                           scope_clause(FloodWarning.org_path, user)))
+
+
+def may_see_warning(user, warning: FloodWarning) -> bool:
+    return warning.org_path in _concerning_paths(user) or in_scope(user, warning.org_path)
 
 
 # --- waterlogging points ----------------------------------------------------------------------------
