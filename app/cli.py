@@ -236,6 +236,15 @@ def _follow_reindex(queued, poll_seconds: float = 0.5, hint_after: float = 10.0)
     _reindex_summary(queued.return_value())
 
 
+@toolbox_cli.command("relink-photos")
+def relink_photos_command():
+    """Rebuild which records hold which photos from every record's photo list (after a restore or a tool upgrade)."""
+    from app.services.attachments import relink_all
+
+    for kind, count in relink_all().items():
+        click.echo(f"{kind}: {count} photo links")
+
+
 from app import workflow_cli  # noqa: E402,F401 - issue 4: calendar and work-item commands
 
 # isort: split

@@ -20,6 +20,7 @@ from app.models.base import utcnow
 from app.models.org import OrgLevel, OrgUnit
 from app.models.users import User
 from app.services import audit
+from app.services.attachments import holds_photos
 from app.services.photos import bind_photos
 from app.services.scope import business_memberships, in_scope, scope_clause
 from app.signals import SearchableRecord, searchable_deleted, searchable_saved
@@ -42,6 +43,14 @@ CATEGORY = "waterlogging"
 BATCH_SIZE = 1000  # WeCom's message/send accepts at most 1,000 users per call
 DEFAULT_THRESHOLD_CM = 15
 FINISHED_WORK_ITEM_STATES = frozenset({"closed", "cancelled"})
+
+
+def _may_read_report(user, report: WaterReport) -> bool:
+    """A depth reading is read by whoever may read its point now."""
+    return in_scope(user, report.point.org_path)
+
+
+holds_photos(WaterReport, may_read=_may_read_report)
 
 
 def default_threshold_cm() -> int:
@@ -256,7 +265,7 @@ def report_depth(point: WaterPoint, depth_cm: int, actor, note: str = "", photo_
     """A depth reading; at or above the point's threshold it is escalated as a work item, unless one for this
     point is still open (then the reading is added to that one's record)."""
     report = WaterReport(point=point, point_id=point.id, depth_cm=depth_cm, note=note, reporter_id=actor.id,
-                         photo_ids=bind_photos(photo_ids, actor, point.org_path), reported_at=at or utcnow())
+                         photo_ids=bind_photos(photo_ids, actor), reported_at=at or utcnow())
     db.session.add(report)
     point.last_depth_cm = depth_cm
     point.last_reported_at = report.reported_at

@@ -11,7 +11,7 @@ from PIL import Image
 from sqlalchemy import select, text
 
 from app.extensions import db
-from app.models.attachment import Attachment
+from app.models.attachment import Attachment, AttachmentLink
 from app.models.base import utcnow
 from app.models.workitem import WorkItem
 from app.signals import searchable_saved
@@ -67,7 +67,10 @@ def test_report_with_a_photo_becomes_a_work_item_routed_by_place(app, client, pl
         assert item.org_unit.code == "JA01" and item.category == "facilities"  # routed to the place's street
         assert item.photo_ids == report.photo_ids and len(report.photo_ids) == 1
         att = db.session.get(Attachment, report.photo_ids[0])
-        assert att.org_path == item.org_path and att.status == "ready" and not att.released
+        assert att.status == "ready" and not att.released
+        holders = db.session.execute(select(AttachmentLink.holder_kind, AttachmentLink.holder_id)
+                                     .where(AttachmentLink.attachment_id == att.id)).all()
+        assert sorted(holders) == [("citizen_report_reports", str(report.id)), ("work_item", str(item.id))]
         assert report.privacy_version == "2026-01" and report.mobile == "13812345678"
         raw = db.session.execute(text("SELECT mobile FROM citizen_report_reports WHERE id = :i"),
                                  {"i": report.id}).scalar_one()
