@@ -327,6 +327,21 @@ def tracking_view(report: CitizenReport) -> dict:
     }
 
 
+def duplicate_view(original: CitizenReport) -> dict:
+    """What a citizen offered to join an open report sees of it: the place, the category, the status and
+    the public timeline — never the other citizen's description, photos, contact or tracking code."""
+    from app.services.workflow import public_view
+
+    item = _work_item(original)
+    view = public_view(item) if item is not None else None
+    return {
+        "place": original.place.name if original.place else None,
+        "category": categories().get(original.category), "created_at": original.created_at,
+        "state_label": CITIZEN_STATE_LABELS.get(view["state"], view["state_label"]) if view else None,
+        "timeline": [{k: step[k] for k in ("at", "label", "unit")} for step in view["timeline"]] if view else [],
+    }
+
+
 def rate(report: CitizenReport, rating: str, comment: str | None = None) -> CitizenReport:
     """The citizen's satisfaction (feeds the 回访); once per handling. Commits."""
     if rating not in RATINGS:
