@@ -22,7 +22,7 @@ from app.models.users import User
 from app.services import audit
 from app.services.attachments import holds_photos
 from app.services.photos import bind_photos
-from app.services.scope import business_memberships, in_scope, scope_clause
+from app.services.scope import business_memberships, in_scope, scope_clause, scope_paths
 from app.signals import SearchableRecord, searchable_deleted, searchable_saved
 from toolbox.flood_duty.models import (
     HAZARDS,
@@ -69,6 +69,27 @@ def _users(userids: list[str]) -> list[User]:
 
 # --- rosters ------------------------------------------------------------------------------------------
 
+DISTRICT_POOL_LEVELS = (OrgLevel.DISTRICT, OrgLevel.DEPARTMENT)
+
+
+def _check_members_in_scope(actor, users: list[User], lines: list[dict]) -> None:
+    """Only people within the actor's scope; the district pool (the centre and its departments) only when a
+    line asks for it with pool="district". The three admin roles count for neither (三员分立)."""
+    roots = scope_paths(actor)
+    refused = []
+    for user, line in zip(users, lines, strict=True):
+        units = [m.org_unit for m in business_memberships(user)]
+        if any(u.path.startswith(root) for u in units for root in roots):
+            continue
+        if line.get("pool") == "district" and any(u.level in DISTRICT_POOL_LEVELS for u in units):
+            continue
+        refused.append(user.wecom_userid)
+    if refused:
+        raise ApiError(422, "members_out_of_scope", "值班人员须在您的管辖范围内（区级力量请注明 pool=district）",
+                       "Roster members must be within your scope; district staff only with pool=district",
+                       fields={"members": [f"不在您的管辖范围内：{u}" for u in refused]})
+
+
 def save_roster(data: dict, unit: OrgUnit, actor, roster: Roster | None = None) -> Roster:
     """Create a roster, or replace an existing one's details and members (caller commits)."""
     members = data.pop("members", None)
@@ -87,6 +108,7 @@ def save_roster(data: dict, unit: OrgUnit, actor, roster: Roster | None = None) 
         if repeated:
             raise ApiError(422, fields={"members": [f"人员重复：{u}" for u in repeated]})
         users = _users(userids)
+        _check_members_in_scope(actor, users, members)
         existing = {m.user_id: m for m in roster.members}
         roster.members = [existing.get(u.id) or RosterMember(user=u, user_id=u.id) for u in users]
         for member, line in zip(roster.members, members, strict=True):
