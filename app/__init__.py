@@ -48,9 +48,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     from app.services import workflow  # issue 4: card taps decide approvals; supervision job
     workflow.init_app(app)
 
-    from toolbox import registry
+    from app import registry
 
-    registry.init_app(app)
+    registry.init_app(app)  # discovers the tools by the package names in TOOLBOX_PACKAGES
 
     from app.cli import toolbox_cli
 

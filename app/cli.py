@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from rq import Worker
 from sqlalchemy import select
 
+from app.errors import ApiError
 from app.extensions import db
+from app.jobs import QUEUES, get_queue, schedule_due_jobs
+from app.models.org import OrgUnit
+from app.places_cli import places_cli
+from app.registry import current_registry
+from app.services.audit import verify_chain
+from app.services.directory import import_roster
+from app.services.district import seed
+from app.services.redis_conn import get_redis
+from app.services.search import rebuild, reindex_job, sources
+from app.services.toolbox import set_enabled, settings_for
+from app.wecom.client import WeComError
+from app.wecom.directory import sync_directory_job, sync_directory_or_audit_failure
+from app.workflow_cli import calendar_cli, work_items_cli
 
 toolbox_cli = AppGroup("toolbox", help="静安工具箱管理命令 (Jing'an Toolbox administration).")
 
@@ -19,8 +35,6 @@ toolbox_cli = AppGroup("toolbox", help="静安工具箱管理命令 (Jing'an Too
 @click.option("--no-demo-users", is_flag=True, help="Only the org tree, no demo staff.")
 def seed_command(no_demo_users: bool):
     """Load Jing'an's 1+14+85+266 org tree and demo users (idempotent)."""
-    from app.services.district import seed
-
     result = seed(with_demo_users=not no_demo_users)
     click.echo(f"seeded: {result}")
 
@@ -33,9 +47,6 @@ def tools_group():
 @tools_group.command("list")
 def tools_list():
     """Registered tools and their per-unit settings."""
-    from app.services.toolbox import settings_for
-    from toolbox.registry import current_registry
-
     for tool in current_registry():
         m = tool.manifest
         click.echo(f"{m.code:24} {m.version:8} {m.name}  [{tool.source}]")
@@ -45,10 +56,6 @@ def tools_list():
 
 
 def _set_tool(code: str, unit_code: str, enabled: bool):
-    from app.errors import ApiError
-    from app.models.org import OrgUnit
-    from app.services.toolbox import set_enabled
-
     unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == unit_code)).scalar_one_or_none()
     if unit is None:
         raise click.ClickException(f"no org unit with code {unit_code!r}")
@@ -79,8 +86,6 @@ def tools_disable(code: str, unit_code: str):
 @toolbox_cli.command("audit-verify")
 def audit_verify():
     """Check the audit hash chain; exit 1 naming each modified or deleted row."""
-    from app.services.audit import verify_chain
-
     checked, problems = verify_chain()
     if problems:
         for problem in problems:
@@ -95,10 +100,6 @@ def audit_verify():
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker_command(queues: tuple[str, ...], burst: bool):
     """Run an RQ worker for the given queues (default: all)."""
-    from rq import Worker
-
-    from app.jobs import QUEUES, get_queue
-
     names = queues or QUEUES
     worker = Worker([get_queue(n) for n in names], connection=get_queue(names[0]).connection)
     worker.work(burst=burst, with_scheduler=True)
@@ -109,8 +110,6 @@ def worker_command(queues: tuple[str, ...], burst: bool):
 @click.option("--tick", default=30, show_default=True, help="Seconds between checks.")
 def scheduler_command(once: bool, tick: int):
     """Queue periodic jobs when due; run any number of these, each period is queued once."""
-    from app.jobs import schedule_due_jobs
-
     while True:
         queued = schedule_due_jobs()
         if queued:
@@ -126,9 +125,6 @@ def scheduler_command(once: bool, tick: int):
 @click.option("--queue", "queue_it", is_flag=True, help="Queue the RQ job instead of running here.")
 def sync_directory_command(dry_run: bool, queue_it: bool):
     """Pull WeCom departments and members onto org units and users (idempotent, audited)."""
-    from app.wecom.client import WeComError
-    from app.wecom.directory import sync_directory_job, sync_directory_or_audit_failure
-
     if queue_it:
         handle = sync_directory_job.delay(dry_run)
         click.echo(f"queued directory sync job {handle.id}")
@@ -152,11 +148,6 @@ def sync_directory_command(dry_run: bool, queue_it: bool):
 @click.option("--keep-missing", is_flag=True, help="Do not disable users missing from the file.")
 def import_directory_command(path: str, dry_run: bool, scope_code: str, keep_missing: bool):
     """Import staff from CSV/XLSX (userid, name, mobile, unit code, role): add, update, disable."""
-    import os
-
-    from app.errors import ApiError
-    from app.services.directory import import_roster
-
     with open(path, "rb") as fh:
         data = fh.read()
     try:
@@ -185,9 +176,6 @@ def import_directory_command(path: str, dry_run: bool, scope_code: str, keep_mis
 @click.option("--no-wait", is_flag=True, help="Queue the job and exit without following it.")
 def reindex_command(tools: tuple[str, ...], prune: bool, inline: bool, no_wait: bool):
     """Rebuild the one-click query index from every tool's records, as a job with a progress bar."""
-    from app.services.redis_conn import get_redis
-    from app.services.search import rebuild, reindex_job, sources
-
     unknown = sorted(set(tools) - set(sources()))
     if unknown:
         raise click.ClickException(f"no search source named {', '.join(unknown)}; "
@@ -245,9 +233,5 @@ def relink_photos_command():
         click.echo(f"{kind}: {count} photo links")
 
 
-from app import workflow_cli  # noqa: E402,F401 - issue 4: calendar and work-item commands
-
-# isort: split
-from app.places_cli import places_cli  # noqa: E402 - issue 5: `flask toolbox places …`
-
-toolbox_cli.add_command(places_cli)
+for group in (calendar_cli, work_items_cli, places_cli):
+    toolbox_cli.add_command(group)

@@ -15,5 +15,7 @@ from miniprogram_api import (  # noqa: E402,F401
     places,  # Jing'an codes, QR codes, posters
     search,  # one-click query (/api/v1/query)
     users,  # staff directory
-    work_items,  # work items, approvals, calendar
+    work_item_admin,  # holiday calendar, time limits
+    work_item_approvals,  # forward and extension approvals
+    work_items,  # inbox, detail, actions
 )

@@ -12,13 +12,13 @@ from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.org import OrgUnit
 from app.models.users import Role
+from app.registry import current_registry
 from app.services import audit
 from app.services.scope import ensure_in_admin_scope
 from app.services.toolbox import set_enabled, settings_for
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
 from miniprogram_api.schemas import AdminToolList, AdminToolOut, AuditPage, AuditQuery, AuditRowOut, ToolSettingIn
-from toolbox.registry import current_registry
 
 
 def _admin_tool(tool) -> dict:

@@ -92,7 +92,7 @@ def test_reindex_refuses_an_unknown_source(runner, sources):
 
 def test_rebuild_reports_progress_per_batch(app, sources, monkeypatch):
     sources["demo_sites"][:] = [site(i, f"共和新路{i}号") for i in range(7)]
-    monkeypatch.setattr(search, "REINDEX_BATCH", 3)
+    monkeypatch.setattr(search.reindex, "REINDEX_BATCH", 3)
     seen = []
     with app.app_context():
         state = search.rebuild(["demo_sites"], progress=seen.append)

@@ -1,1 +1,1 @@
-"""The toolbox: built-in tools live in sub-packages here; see registry.py."""
+"""The toolbox: built-in tools live in sub-packages here; the registry that finds them is app/registry.py."""

@@ -1,20 +1,21 @@
 """SearchDoc: one row per searchable record of any tool, the index behind one-click query (一键查询).
 
-`tokens` holds the record's tokenised text (see app.services.search.tokenise). Its storage depends
-on the database, behind one interface in app.services.search:
+`tokens` holds the record's tokenised text (see app.services.search.tokens). Its storage depends
+on the database, behind one interface in app.services.search.backends:
 
 * PostgreSQL: a weighted, positional ``tsvector`` (title A, address B, text C) with a GIN index.
 * SQLite: a JSON list of the three token streams; triggers copy it into the contentless FTS5 table
   ``search_doc_fts`` (rowid = search_doc.id). That table and its triggers are not expressible as
   SQLAlchemy metadata, so ``create_backend_ddl()`` makes them: after ``create_all`` via the DDL
-  event below, and from the Alembic migration (which must call it; see docs/search.md).
+  events that app.services.search.backends attaches to this table, and from the Alembic migration
+  (which must call it; see docs/search.md).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,20 +48,6 @@ class SearchDoc(db.Model):
         Index("ix_search_doc_updated_at", "updated_at"),
         Index("ix_search_doc_tokens", "tokens", postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
-
-
-@event.listens_for(SearchDoc.__table__, "after_create")
-def _create_backend_ddl(target, connection, **kw):
-    from app.services.search import create_backend_ddl
-
-    create_backend_ddl(connection)
-
-
-@event.listens_for(SearchDoc.__table__, "before_drop")
-def _drop_backend_ddl(target, connection, **kw):
-    from app.services.search import drop_backend_ddl
-
-    drop_backend_ddl(connection)
 
 
 def is_backend_table(name: str | None) -> bool:

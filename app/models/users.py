@@ -23,6 +23,9 @@ class Role(enum.StrEnum):
     AUDIT_ADMIN = "audit_admin"         # 审计管理员：只读审计日志
 
 
+#: Every role a tool's manifest may admit.
+KNOWN_ROLES = frozenset(role.value for role in Role)
+
 # 三员分立: graded protection forbids one person holding two of these.
 SEPARATED_ADMIN_ROLES = frozenset({Role.ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 

@@ -1,7 +1,7 @@
 """Work items (工单): the forwarding workflow's records, its timeline, approvals, alerts and calendar.
 
-The rules (which action is allowed when, by whom, with which time limit) live in
-app/services/workflow.py; these are only the rows.
+The rules (which action is allowed when, by whom, with which time limit) live in the
+app/services/workflow/ package; these are only the rows, and the kinds of time limit a category can have.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from app.models.base import TimestampMixin, utcnow
 from app.models.org import OrgUnit
 from app.models.users import User
 from app.services.crypto import EncryptedString
+
+#: The kinds of time limit a tool's category declares, and the working days each gives to close an item.
+TIME_LIMIT_KINDS = {"consultation": 1, "supervised": 3, "ordinary": 5}
 
 
 class WorkItem(TimestampMixin, db.Model):

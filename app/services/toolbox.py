@@ -8,8 +8,8 @@ from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgUnit
 from app.models.tools import ToolSetting
+from app.registry import Tool, current_registry
 from app.services import audit
-from toolbox.registry import Tool, current_registry
 
 
 def _settings_by_path(tool_code: str) -> dict[str, bool]:

@@ -1,0 +1,110 @@
+"""The work-item workflow (工单流转), after the district's 12345 practice. One concern per module:
+
+    states.py       states, transitions (who may act, from where to where) and labels, as data
+    limits.py       working-day limits per category kind, overrides, each stage's deadline
+    routing.py      which unit a tool's category sends a new item to
+    numbering.py    JA-2026-000123
+    permissions.py  who may see an item and take which action
+    timeline.py     the event rows every step writes
+    notices.py      who to tell, and telling them after commit (`work_item_changed`, WeCom)
+    indexing.py     work items in one-click query
+    changes.py      moving an item between units; refusing conflicting writes (409)
+    sources.py      the items tools raise: create_work_item(), close_verified()
+    actions.py      perform() and one registered handler per action
+    approvals.py    forward/extension approvals, the WeCom card and its update
+    callback.py     the card tap from WeCom's callback
+    supervision.py  remind at 80 %, overdue and 督办 at 100 %, once each
+    views.py        the citizen-safe view
+    inbox.py        to do / done / overdue boxes and badge counts
+
+Every action runs in perform(): check, apply, write events and audit, commit here, and only after
+the commit send `work_item_changed` and queue notifications. create_work_item() is the exception
+the tools need: it adds to the caller's session and the caller commits; its signal and
+notifications still go out only after that commit (see `after_commit`).
+
+This package's public names are re-exported here: import them from `app.services.workflow`.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.services.workflow.actions import HANDLERS, handles, perform
+from app.services.workflow.approvals import (
+    CARD_RESPONSE_CODE_TTL,
+    INVALID_RESPONSE_CODE,
+    approval_card,
+    decide,
+    request_approval,
+    send_approval_card,
+    update_approval_card,
+)
+from app.services.workflow.callback import on_template_card_event
+from app.services.workflow.changes import conflict, move, write_conflicts
+from app.services.workflow.inbox import (
+    BOXES,
+    approvals_for,
+    box_clause,
+    counts_for,
+    done_by,
+    overdue_clause,
+    todo_for,
+    visible_to,
+)
+from app.services.workflow.indexing import SEARCH_SOURCE, index_item, search_documents, searchable_record
+from app.services.workflow.limits import TIME_LIMIT_KINDS, Limits, enter_stage, limits_for
+from app.services.workflow.notices import (
+    announce_change,
+    dispatchers,
+    handlers,
+    message,
+    unit_managers,
+    unit_staff,
+)
+from app.services.workflow.numbering import next_number
+from app.services.workflow.permissions import allowed_actions, approver_can_decide, can_view, ensure_can_view, may_act
+from app.services.workflow.routing import ancestor_at, route, unit_by_code
+from app.services.workflow.sources import close_verified, create_work_item
+from app.services.workflow.states import (
+    APPROVAL_KINDS,
+    APPROVAL_STATUS,
+    DISPATCHER,
+    EVENT_LABELS,
+    FINISHED_STATES,
+    HANDLER,
+    MANAGER,
+    OPEN_STATES,
+    PRIORITIES,
+    SATISFACTION,
+    SIDE_ROLES,
+    STAGE_LABELS,
+    STAGE_OF_STATE,
+    STATES,
+    TRANSITIONS,
+    Transition,
+    is_open,
+)
+from app.services.workflow.supervision import REMIND_FRACTION, supervise_item, supervise_work_items
+from app.services.workflow.views import public_view
+from app.wecom.callback import register_handler
+
+_unit_by_code = unit_by_code  # the name miniprogram_api used before the split
+
+__all__ = [
+    "APPROVAL_KINDS", "APPROVAL_STATUS", "BOXES", "CARD_RESPONSE_CODE_TTL", "DISPATCHER", "EVENT_LABELS",
+    "FINISHED_STATES", "HANDLER", "HANDLERS", "INVALID_RESPONSE_CODE", "MANAGER", "OPEN_STATES", "PRIORITIES",
+    "REMIND_FRACTION", "SATISFACTION", "SEARCH_SOURCE", "SIDE_ROLES", "STAGE_LABELS", "STAGE_OF_STATE", "STATES",
+    "TIME_LIMIT_KINDS", "TRANSITIONS", "Limits", "Transition", "allowed_actions", "ancestor_at", "announce_change",
+    "approval_card", "approvals_for", "approver_can_decide", "box_clause", "can_view", "close_verified", "conflict",
+    "counts_for", "create_work_item", "decide", "dispatchers", "done_by", "ensure_can_view", "enter_stage",
+    "handlers", "handles", "index_item", "init_app", "is_open", "limits_for", "may_act", "message", "move",
+    "next_number", "on_template_card_event", "overdue_clause", "perform", "public_view", "request_approval",
+    "route", "search_documents", "searchable_record", "send_approval_card", "supervise_item",
+    "supervise_work_items", "todo_for", "unit_by_code", "unit_managers", "unit_staff", "update_approval_card",
+    "visible_to", "write_conflicts",
+]
+
+
+def init_app(app: Flask) -> None:
+    """Subscribe to WeCom card taps (approval decisions)."""
+    register_handler("template_card_event", on_template_card_event)

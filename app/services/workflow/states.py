@@ -1,0 +1,86 @@
+"""States and transitions of a work item, as data (after the district's 12345 practice).
+
+    受理 accepted → 派单 dispatched → 签收 (+先行联系) handling → 反馈 reviewing → 审核 visiting
+    (驳回 → rehandling → 反馈 …) → 回访 → 办结 closed;  退单 returned, 转派/改派, 延期, 督办.
+
+TRANSITIONS says, for each action, the states it starts from, the state it leads to and which side
+may take it; actions.py holds what each action does beyond the state change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.models.users import Role
+
+STATES: dict[str, str] = {
+    "accepted": "受理",
+    "dispatched": "已派单",
+    "handling": "处置中",
+    "reviewing": "待审核",
+    "rehandling": "再处置",
+    "visiting": "待回访",
+    "returned": "已退单",
+    "closed": "已办结",
+}
+FINISHED_STATES = ("closed",)
+OPEN_STATES = tuple(s for s in STATES if s not in FINISHED_STATES)
+
+HANDLER, DISPATCHER, MANAGER = "handler", "dispatcher", "manager"
+SIDE_ROLES = {
+    HANDLER: (Role.WORKER, Role.OPERATOR, Role.MANAGER),     # staff of the handling unit (or above it)
+    DISPATCHER: (Role.OPERATOR, Role.MANAGER),               # the unit that dispatched: reviews, follows up
+    MANAGER: (Role.MANAGER,),                                # 督办
+}
+SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
+PRIORITIES = ("normal", "urgent")
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    label: str
+    sources: tuple[str, ...]
+    dest: str | None          # None: the state does not change
+    side: str
+    requires: tuple[str, ...] = ()  # fields the request must carry
+
+
+TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
+    Transition("dispatch", "派单", ("accepted", "returned"), "dispatched", DISPATCHER, ("unit",)),
+    Transition("sign", "签收", ("dispatched",), "handling", HANDLER),
+    Transition("contact", "先行联系", ("handling", "rehandling"), None, HANDLER, ("note",)),
+    Transition("feedback", "反馈", ("handling", "rehandling"), "reviewing", HANDLER, ("result",)),
+    Transition("review_pass", "审核通过", ("reviewing",), "visiting", DISPATCHER),
+    Transition("review_reject", "审核驳回", ("reviewing",), "rehandling", DISPATCHER, ("reason",)),
+    Transition("visit", "回访", ("visiting",), "closed", DISPATCHER, ("satisfaction",)),
+    Transition("reopen", "回访不满意重办", ("visiting",), "rehandling", DISPATCHER, ("reason",)),
+    Transition("return", "退单", ("dispatched", "handling"), "returned", HANDLER, ("reason",)),
+    Transition("forward", "转派", ("dispatched", "handling"), "dispatched", HANDLER, ("unit",)),
+    Transition("reassign", "改派", ("dispatched", "handling", "rehandling", "returned"), "dispatched",
+               DISPATCHER, ("unit",)),
+    Transition("extend", "延期", ("dispatched", "handling", "rehandling"), None, HANDLER, ("days", "reason")),
+    Transition("supervise", "督办", OPEN_STATES, None, MANAGER),
+    Transition("close", "办结", ("accepted", "returned"), "closed", DISPATCHER, ("reason",)),
+)}
+
+# Labels of timeline entries that are not user actions.
+EVENT_LABELS = {
+    "create": "受理", "forward_requested": "申请转派", "extend_requested": "申请延期",
+    "forward_rejected": "转派被驳回", "extend_rejected": "延期被驳回", "approval_void": "审批作废",
+    "remind": "临期提醒", "overdue": "超期", **{a: t.label for a, t in TRANSITIONS.items()},
+}
+APPROVAL_KINDS = {"forward": "转派", "extend": "延期"}
+APPROVAL_STATUS = {"pending": "待审批", "approved": "已同意", "rejected": "已驳回", "void": "已作废"}
+
+# Stages that run against a clock, by the state that starts them.
+STAGE_OF_STATE = {"dispatched": "sign", "handling": "handle", "rehandling": "rehandle"}
+STAGE_LABELS = {"sign": "签收及先行联系", "handle": "处置办结", "rehandle": "再处置"}
+
+# Which inbox an open item sits in, by the side that must act next.
+HANDLER_TODO_STATES = ("dispatched", "handling", "rehandling")
+DISPATCHER_TODO_STATES = ("accepted", "returned", "reviewing", "visiting")
+
+
+def is_open(state: str) -> bool:
+    return state not in FINISHED_STATES

@@ -1,0 +1,248 @@
+"""Shapes of /api/v1/work-items… and approvals: request and response schemas, and the dumps that fill them."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from app.api import PageArgs, PageOut
+from app.models.users import User
+from app.models.workitem import WorkItem, WorkItemApproval, WorkItemEvent
+from app.services import workflow as wf
+from app.services.crypto import mask_mobile, mask_name
+
+# --- schemas ---------------------------------------------------------------------------------
+
+class WorkItemQuery(PageArgs):
+    box = fields.String(load_default="todo", validate=validate.OneOf(wf.BOXES),
+                        metadata={"description": "todo 待办 / done 已办 / overdue 超期 / all 全部"})
+    state = fields.String(validate=validate.OneOf(list(wf.STATES)))
+    tool = fields.String()
+    category = fields.String()
+    unit = fields.String(metadata={"description": "only items handled in this unit's subtree (code)"})
+    q = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "number or title"})
+    priority = fields.String(validate=validate.OneOf(wf.PRIORITIES))
+
+
+class UnitRef(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class WorkItemOut(Schema):
+    id = fields.Integer()
+    number = fields.String(metadata={"example": "JA-2026-000123"})
+    title = fields.String()
+    category = fields.String()
+    category_name = fields.String()
+    source = fields.Dict()
+    state = fields.String()
+    state_label = fields.String()
+    priority = fields.String()
+    unit = fields.Nested(UnitRef)
+    dispatch_unit = fields.Nested(UnitRef)
+    assignee = fields.Dict(allow_none=True)
+    stage = fields.String(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    close_due_at = fields.DateTime()
+    overdue = fields.Boolean()
+    supervised = fields.Boolean()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    version = fields.Integer()
+
+
+class EventOut(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    action = fields.String()
+    label = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    actor = fields.Dict(allow_none=True)
+    from_unit = fields.Nested(UnitRef, allow_none=True)
+    to_unit = fields.Nested(UnitRef, allow_none=True)
+    reason = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
+class ApprovalOut(Schema):
+    id = fields.Integer()
+    work_item_id = fields.Integer()
+    number = fields.String()
+    kind = fields.String()
+    kind_label = fields.String()
+    status = fields.String()
+    status_label = fields.String()
+    from_unit = fields.Nested(UnitRef)
+    approver_unit = fields.Nested(UnitRef)
+    target_unit = fields.Nested(UnitRef, allow_none=True)
+    days = fields.Integer(allow_none=True)
+    reason = fields.String()
+    requested_by = fields.Dict(allow_none=True)
+    decided_by = fields.Dict(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decided_via = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class WorkItemDetail(WorkItemOut):
+    description = fields.String()
+    address = fields.String(allow_none=True)
+    lat = fields.Float(allow_none=True)
+    lng = fields.Float(allow_none=True)
+    photo_ids = fields.List(fields.Integer())
+    reporter = fields.Dict(allow_none=True, metadata={"description": "masked unless ?reveal=reporter (audited)"})
+    result = fields.String(allow_none=True)
+    satisfaction = fields.String(allow_none=True)
+    first_contact_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    limits = fields.Dict()
+    allowed_actions = fields.List(fields.String())
+    timeline = fields.List(fields.Nested(EventOut))
+    approvals = fields.List(fields.Nested(ApprovalOut))
+
+
+class Counts(Schema):
+    todo = fields.Integer()
+    done = fields.Integer()
+    overdue = fields.Integer()
+    approvals = fields.Integer()
+
+
+class WorkItemPage(PageOut):
+    items = fields.List(fields.Nested(WorkItemOut))
+    counts = fields.Nested(Counts)
+
+
+class ActionIn(Schema):
+    version = fields.Integer(metadata={"description": "the version you loaded; 409 if it changed"})
+    unit = fields.String(metadata={"description": "target org unit code (dispatch, forward, reassign)"})
+    reason = fields.String(validate=validate.Length(max=1000))
+    note = fields.String(validate=validate.Length(max=1000), metadata={"description": "contact / sign note"})
+    result = fields.String(validate=validate.Length(max=4000), metadata={"description": "feedback 处置结果"})
+    days = fields.Integer(validate=validate.Range(min=1, max=15))
+    satisfaction = fields.String(validate=validate.OneOf(list(wf.SATISFACTION)))
+
+
+class ActionOut(Schema):
+    item = fields.Nested(WorkItemDetail)
+    approval = fields.Nested(ApprovalOut, allow_none=True)
+
+
+class ApprovalQuery(PageArgs):
+    status = fields.String(load_default="pending", validate=validate.OneOf(list(wf.APPROVAL_STATUS) + ["all"]))
+
+
+class ApprovalPage(PageOut):
+    items = fields.List(fields.Nested(ApprovalOut))
+
+
+class DecisionIn(Schema):
+    note = fields.String(validate=validate.Length(max=1000))
+
+
+class CalendarQuery(Schema):
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+
+
+class CalendarDayOut(Schema):
+    date = fields.Date(attribute="day")
+    kind = fields.String()
+    name = fields.String()
+    source = fields.String(allow_none=True)
+
+
+class CalendarOut(Schema):
+    items = fields.List(fields.Nested(CalendarDayOut))
+
+
+class CalendarDayIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["holiday", "workday"]))
+    name = fields.String(load_default="", validate=validate.Length(max=64))
+
+
+class LimitIn(Schema):
+    tool = fields.String(required=True)
+    category = fields.String(load_default="")
+    sign_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=15))
+    close_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=15))
+    rehandle_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=15))
+    max_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=60))
+
+
+class LimitOut(Schema):
+    tool = fields.String(attribute="tool_code")
+    category = fields.String()
+    sign_days = fields.Integer(allow_none=True)
+    close_days = fields.Integer(allow_none=True)
+    rehandle_days = fields.Integer(allow_none=True)
+    max_days = fields.Integer(allow_none=True)
+    changed_by = fields.String(allow_none=True)
+
+
+class LimitList(Schema):
+    items = fields.List(fields.Nested(LimitOut))
+    defaults = fields.Dict()
+
+
+# --- dumping ---------------------------------------------------------------------------------
+
+def _unit(unit) -> dict | None:
+    return {"code": unit.code, "name": unit.name} if unit is not None else None
+
+
+def _person(user: User | None) -> dict | None:
+    return {"userid": user.wecom_userid, "name": user.name} if user is not None else None
+
+
+def dump_item(item: WorkItem) -> dict:
+    return {
+        "id": item.id, "number": item.number, "title": item.title, "category": item.category,
+        "category_name": item.category_name,
+        "source": {"tool": item.source_tool, "type": item.source_type, "id": item.source_id},
+        "state": item.state, "state_label": wf.STATES[item.state], "priority": item.priority,
+        "unit": _unit(item.org_unit), "dispatch_unit": _unit(item.dispatch_unit),
+        "assignee": _person(item.assignee), "stage": item.stage, "due_at": item.due_at,
+        "close_due_at": item.close_due_at, "overdue": item.overdue, "supervised": item.supervised,
+        "created_at": item.created_at, "updated_at": item.updated_at, "version": item.version,
+    }
+
+
+def dump_approval(a: WorkItemApproval) -> dict:
+    return {
+        "id": a.id, "work_item_id": a.work_item_id, "number": a.work_item.number, "kind": a.kind,
+        "kind_label": wf.APPROVAL_KINDS[a.kind], "status": a.status, "status_label": wf.APPROVAL_STATUS[a.status],
+        "from_unit": _unit(a.from_unit), "approver_unit": _unit(a.approver_unit), "target_unit": _unit(a.target_unit),
+        "days": a.days, "reason": a.reason, "requested_by": _person(a.requested_by),
+        "decided_by": _person(a.decided_by), "decided_at": a.decided_at, "decided_via": a.decided_via,
+        "created_at": a.created_at,
+    }
+
+
+def dump_event(ev: WorkItemEvent) -> dict:
+    actor = _person(ev.actor) if ev.actor is not None else ({"userid": ev.actor_label, "name": ev.actor_label}
+                                                            if ev.actor_label else None)
+    return {"id": ev.id, "at": ev.at, "action": ev.action, "label": wf.EVENT_LABELS.get(ev.action, ev.action),
+            "from_state": ev.from_state, "to_state": ev.to_state, "actor": actor,
+            "from_unit": _unit(ev.from_unit), "to_unit": _unit(ev.to_unit), "reason": ev.reason,
+            "detail": ev.detail or {}}
+
+
+def dump_detail(item: WorkItem, user: User, reveal: bool = False) -> dict:
+    reporter = None
+    if item.reporter_name or item.reporter_mobile or item.reporter_user_id:
+        reporter = {
+            "name": item.reporter_name if reveal else mask_name(item.reporter_name),
+            "mobile": item.reporter_mobile if reveal else mask_mobile(item.reporter_mobile),
+            "user": _person(item.reporter_user),
+        }
+    return {
+        **dump_item(item), "description": item.description, "address": item.address, "lat": item.lat,
+        "lng": item.lng, "photo_ids": item.photo_ids or [], "reporter": reporter, "result": item.result,
+        "satisfaction": item.satisfaction, "first_contact_at": item.first_contact_at, "closed_at": item.closed_at,
+        "limits": {**wf.limits_for(item.source_tool, item.category, item.limit_kind).to_dict(),
+                   "extension_days": item.extension_days},
+        "allowed_actions": wf.allowed_actions(item, user),
+        "timeline": [dump_event(ev) for ev in item.events],
+        "approvals": [dump_approval(a) for a in item.approvals],
+    }
