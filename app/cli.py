@@ -13,6 +13,7 @@ from rq import Worker
 from sqlalchemy import select
 
 from app import security_cli
+from app.cli_progress import follow_job
 from app.errors import ApiError
 from app.extensions import db
 from app.jobs import QUEUES, get_queue, schedule_due_jobs
@@ -213,24 +214,8 @@ def _reindex_summary(state: dict) -> None:
     click.echo(f"reindex finished: {state['done']} documents written, {state['removed']} stale removed")
 
 
-def _follow_reindex(queued, poll_seconds: float = 0.5, hint_after: float = 10.0) -> None:
-    """Draw the job's progress (job.meta["progress"]) until it ends."""
-    started, hinted = time.monotonic(), False
-    with click.progressbar(length=1, label="reindex", show_pos=True) as bar:
-        while True:
-            queued.refresh()
-            if queued.meta.get("progress"):
-                _advance(bar, queued.meta["progress"])
-            status = queued.get_status(refresh=False)
-            if status in ("finished", "failed", "stopped", "canceled"):
-                break
-            if status == "queued" and not hinted and time.monotonic() - started > hint_after:
-                click.echo("\nwaiting for a worker: is `flask toolbox worker` running?", err=True)
-                hinted = True
-            time.sleep(poll_seconds)
-    if status != "finished":
-        raise click.ClickException(f"reindex job {queued.id} {status}")
-    _reindex_summary(queued.return_value())
+def _follow_reindex(queued) -> None:
+    _reindex_summary(follow_job(queued, "reindex", _advance))
 
 
 @toolbox_cli.command("relink-photos")

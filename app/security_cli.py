@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import getpass
 import sys
-import time
 
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from app.cli_progress import follow_job
 from app.extensions import db
 from app.models.org import OrgUnit
 from app.models.users import SEPARATED_ADMIN_ROLES, Membership, Role, User
@@ -55,18 +55,7 @@ def rotate_keys_command(inline: bool, no_wait: bool):
     click.echo(f"queued rotate-keys job {queued.id} on queue 'default'")
     if no_wait:
         return
-    with click.progressbar(length=1, label="rotate-keys", show_pos=True) as bar:
-        while True:
-            queued.refresh()
-            if queued.meta.get("progress"):
-                _advance(bar, queued.meta["progress"])
-            status = queued.get_status(refresh=False)
-            if status in ("finished", "failed", "stopped", "canceled"):
-                break
-            time.sleep(0.5)
-    if status != "finished":
-        raise click.ClickException(f"rotate-keys job {queued.id} {status}")
-    _rotation_summary(queued.return_value())
+    _rotation_summary(follow_job(queued, "rotate-keys", _advance))
 
 
 def _advance(bar, progress: dict) -> None:
