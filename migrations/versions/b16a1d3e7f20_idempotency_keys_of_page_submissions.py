@@ -1,7 +1,7 @@
 """idempotency keys of page submissions (issue 16: the staff workbench)
 
 Revision ID: b16a1d3e7f20
-Revises: 42204f6516e9
+Revises: 5c3e8a1f4b27
 Create Date: 2026-12-03 10:00:00
 
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = 'b16a1d3e7f20'
-down_revision = '42204f6516e9'
+down_revision = '5c3e8a1f4b27'
 branch_labels = None
 depends_on = None
 

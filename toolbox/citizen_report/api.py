@@ -11,7 +11,7 @@ from app.auth import current_user, roles_required
 from app.errors import ApiError
 from app.extensions import db
 from app.models.users import Role
-from app.services.scope import in_scope, scoped
+from app.services.scope import scoped
 from app.services.toolbox import require_tool_access
 from miniprogram_api.openapi import doc
 from toolbox.citizen_report.manifest import CODE, MANIFEST
@@ -71,14 +71,9 @@ def _report(report_id: int) -> CitizenReport:
 
 
 def _visible(report: CitizenReport) -> bool:
-    """In scope of the place, or of the unit now handling its work item."""
-    from toolbox.citizen_report.services import work_item_of
+    from toolbox.citizen_report.services import staff_may_read
 
-    user = current_user()
-    if in_scope(user, report.org_path):
-        return True
-    item = work_item_of(report)
-    return item is not None and in_scope(user, item.org_path)
+    return staff_may_read(current_user(), report)
 
 
 @bp.get("/reports")

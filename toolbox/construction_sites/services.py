@@ -18,7 +18,9 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.org import OrgUnit
 from app.services import audit
+from app.services.attachments import holds_photos
 from app.services.photos import bind_photos
+from app.services.scope import in_scope
 from app.signals import SearchableRecord, searchable_saved
 from toolbox.construction_sites.models import CHECKLIST, WORK_KINDS, Inspection, InspectionItem, Site, SiteStatus
 
@@ -27,6 +29,15 @@ DEFAULT_INSPECTION_INTERVAL_DAYS = 14
 DEFAULT_ENDING_SOON_DAYS = 7
 # Work-item states after which a site problem no longer counts as open.
 FINISHED_WORK_ITEM_STATES = frozenset({"closed", "cancelled"})
+
+
+def _may_read_inspection(user, record: Inspection | InspectionItem) -> bool:
+    """An inspection and its lines are read by whoever may read the site now."""
+    return in_scope(user, db.session.get(Site, record.site_id).org_path)
+
+
+holds_photos(Inspection, may_read=_may_read_inspection)
+holds_photos(InspectionItem, may_read=_may_read_inspection)
 
 
 def inspection_interval_days() -> int:
@@ -124,7 +135,7 @@ def inspect(site: Site, items: list[dict], actor, remarks: str = "", photo_ids: 
             raise ApiError(422, fields={"items": {line["item"]: ["不合格项须填写问题说明"]}})
     at = inspected_at or utcnow()
     inspection = Inspection(site=site, site_id=site.id, inspector_id=actor.id, inspected_at=at,
-                            remarks=remarks, photo_ids=bind_photos(photo_ids, actor, site.org_path),
+                            remarks=remarks, photo_ids=bind_photos(photo_ids, actor),
                             result="pass" if all(i["passed"] for i in items) else "fail")
     db.session.add(inspection)  # before a line's photos are looked up (an autoflush must see it)
     by_code = {i["item"]: i for i in items}
@@ -132,7 +143,7 @@ def inspect(site: Site, items: list[dict], actor, remarks: str = "", photo_ids: 
         line = by_code[code]
         inspection.items.append(InspectionItem(
             site_id=site.id, item=code, passed=line["passed"], note=line.get("note") or "",
-            photo_ids=bind_photos(line.get("photo_ids") or (), actor, site.org_path), problem_open=not line["passed"]))
+            photo_ids=bind_photos(line.get("photo_ids") or (), actor), problem_open=not line["passed"]))
     db.session.add(inspection)
     if site.last_inspected_at is None or _aware(site.last_inspected_at) < at:
         site.last_inspected_at = at

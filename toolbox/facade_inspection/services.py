@@ -18,8 +18,9 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.org import OrgLevel, OrgUnit
 from app.services import audit
+from app.services.attachments import holds_photos
 from app.services.photos import bind_photos
-from app.services.scope import scope_clause
+from app.services.scope import in_scope, scope_clause
 from app.signals import SearchableRecord, searchable_saved
 from toolbox.facade_inspection.models import (
     GRADES,
@@ -34,6 +35,16 @@ from toolbox.facade_inspection.models import (
 CODE = "facade_inspection"
 CATEGORY = "facade_high_risk"
 FINISHED_WORK_ITEM_STATES = frozenset({"closed", "cancelled"})
+
+
+def _may_read_inspection(user, record: FacadeInspection | FacadeInspectionItem) -> bool:
+    """An inspection and its lines are read by whoever may read the building now."""
+    inspection = record if isinstance(record, FacadeInspection) else record.inspection
+    return in_scope(user, inspection.building.org_path)
+
+
+holds_photos(FacadeInspection, may_read=_may_read_inspection)
+holds_photos(FacadeInspectionItem, may_read=_may_read_inspection)
 
 
 def register_building(data: dict, unit: OrgUnit, actor) -> Building:
@@ -82,14 +93,14 @@ def inspect(building: Building, items: list[dict], actor, remarks: str = "", pho
     at = inspected_at or utcnow()
     inspection = FacadeInspection(
         building=building, building_id=building.id, inspector_id=actor.id, inspected_at=at, risk_level=risk,
-        remarks=remarks, photo_ids=bind_photos(photo_ids, actor, building.org_path),
+        remarks=remarks, photo_ids=bind_photos(photo_ids, actor),
         is_reinspection=building.rectification_open)
     db.session.add(inspection)  # before a line's photos are looked up (an autoflush must see it)
     for code in ITEMS:
         line = by_code[code]
         inspection.items.append(FacadeInspectionItem(
             item=code, grade=line["grade"], note=line.get("note") or "",
-            photo_ids=bind_photos(line.get("photo_ids") or (), actor, building.org_path)))
+            photo_ids=bind_photos(line.get("photo_ids") or (), actor)))
     db.session.add(inspection)
     db.session.flush()
     newest = building.last_inspected_at is None or _aware(building.last_inspected_at) <= at

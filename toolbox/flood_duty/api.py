@@ -11,7 +11,7 @@ from app.errors import ApiError
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.org import OrgLevel, OrgUnit
-from app.services.scope import ensure_in_scope, in_scope, scope_clause
+from app.services.scope import ensure_in_scope, scope_clause
 from app.services.toolbox import require_tool_access
 from miniprogram_api.openapi import doc
 from toolbox.flood_duty import jobs, services
@@ -173,9 +173,7 @@ def set_level():
 
 def _visible_warning(warning_id: int) -> FloodWarning:
     warning = _get(FloodWarning, warning_id, "warning_not_found", "预警不存在")
-    user = current_user()
-    if not (in_scope(user, warning.org_path) or any(m.org_unit.path.startswith(warning.org_path)
-                                                    for m in user.memberships)):
+    if not services.may_see_warning(current_user(), warning):
         raise ApiError(403, "out_of_scope", "该记录不在您的数据范围内", "This record is outside your data scope")
     return warning
 

@@ -67,7 +67,14 @@ from app.services.workflow.notices import (
     unit_staff,
 )
 from app.services.workflow.numbering import next_number
-from app.services.workflow.permissions import allowed_actions, approver_can_decide, can_view, ensure_can_view, may_act
+from app.services.workflow.permissions import (
+    action_options,
+    allowed_actions,
+    approver_can_decide,
+    can_view,
+    ensure_can_view,
+    may_act,
+)
 from app.services.workflow.routing import ancestor_at, route, unit_by_code
 from app.services.workflow.sources import close_verified, create_work_item
 from app.services.workflow.states import (
@@ -82,10 +89,12 @@ from app.services.workflow.states import (
     PRIORITIES,
     SATISFACTION,
     SIDE_ROLES,
+    SIDES,
     STAGE_LABELS,
     STAGE_OF_STATE,
     STATES,
     TRANSITIONS,
+    Side,
     Transition,
     is_open,
 )
@@ -99,7 +108,8 @@ __all__ = [
     "APPROVAL_KINDS", "APPROVAL_STATUS", "BOXES", "CARD_RESPONSE_CODE_TTL", "DISPATCHER", "EVENT_LABELS",
     "FINISHED_STATES", "HANDLER", "HANDLERS", "INVALID_RESPONSE_CODE", "MANAGER", "OPEN_STATES", "PRIORITIES",
     "REMIND_FRACTION", "SATISFACTION", "SEARCH_SOURCE", "SIDE_ROLES", "STAGE_LABELS", "STAGE_OF_STATE", "STATES",
-    "TIME_LIMIT_KINDS", "TRANSITIONS", "Limits", "Transition", "allowed_actions", "ancestor_at", "announce_change",
+    "SIDES", "TIME_LIMIT_KINDS", "TRANSITIONS", "Limits", "Side", "Transition", "action_options", "allowed_actions",
+    "ancestor_at", "announce_change",
     "approval_card", "approvals_for", "approver_can_decide", "box_clause", "can_view", "close_verified", "conflict",
     "counts_for", "create_work_item", "decide", "dispatchers", "done_by", "ensure_can_view", "enter_stage",
     "handlers", "handles", "index_item", "init_app", "is_open", "limits_for", "may_act", "message", "move",
