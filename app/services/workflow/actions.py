@@ -132,7 +132,7 @@ def _contact(item, user, data, now, notify, result):
 @handles("feedback")
 def _feedback(item, user, data, now, notify, result):
     item.result = data["result"]
-    photos = bind_photos(data.get("photo_ids") or (), user, item.org_path)  # after-handling photos (处置后)
+    photos = bind_photos(data.get("photo_ids") or (), user)  # after-handling photos (处置后), held by the item
     if photos:
         item.photo_ids = [*(item.photo_ids or []), *photos]
         result["detail"] = {"photo_ids": photos}
