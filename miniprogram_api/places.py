@@ -11,7 +11,7 @@ from app.auth import current_user, public
 from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgUnit
-from app.models.place import PLACE_KINDS, Place, PlacePosterBatch
+from app.models.place import Place, PlacePosterBatch
 from app.services import audit, media, places, posters
 from app.services.after_commit import delay_after_commit
 from app.services.scope import ensure_in_scope, in_scope, scoped
@@ -23,7 +23,7 @@ PLACE_ADMIN_ROLES = ("operator", "manager", "admin")
 
 class PlaceIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    kind = fields.String(required=True, validate=validate.OneOf(sorted(PLACE_KINDS)))
+    kind = fields.String(required=True, validate=places.check_kind)
     org_unit = fields.String(required=True, metadata={"description": "org unit code, e.g. JA01G01"})
     address = fields.String(allow_none=True, validate=validate.Length(max=255))
     lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
@@ -35,7 +35,7 @@ class PlaceIn(Schema):
 
 class PlacePatch(Schema):
     name = fields.String(validate=validate.Length(min=1, max=120))
-    kind = fields.String(validate=validate.OneOf(sorted(PLACE_KINDS)))
+    kind = fields.String(validate=places.check_kind)
     address = fields.String(allow_none=True, validate=validate.Length(max=255))
     lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     lng = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
@@ -44,7 +44,7 @@ class PlacePatch(Schema):
 
 class PlaceQuery(PageArgs):
     org_unit = fields.String(metadata={"description": "only places in this unit's subtree"})
-    kind = fields.String(validate=validate.OneOf(sorted(PLACE_KINDS)))
+    kind = fields.String(validate=places.check_kind, metadata={"description": "a place kind a tool declares"})
     q = fields.String(metadata={"description": "name or address contains"})
     active = fields.Boolean()
 

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from app.api import PageArgs, PageOut
 from app.models.users import User
 from app.models.workitem import WorkItem, WorkItemApproval, WorkItemEvent
+from app.schemas import UnitRef
 from app.services import workflow as wf
 from app.services.crypto import mask_mobile, mask_name
 
@@ -21,11 +22,6 @@ class WorkItemQuery(PageArgs):
     unit = fields.String(metadata={"description": "only items handled in this unit's subtree (code)"})
     q = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "number or title"})
     priority = fields.String(validate=validate.OneOf(wf.PRIORITIES))
-
-
-class UnitRef(Schema):
-    code = fields.String()
-    name = fields.String()
 
 
 class WorkItemOut(Schema):

@@ -1,4 +1,7 @@
-"""Staff API of the citizen reporting tool (/api/v1/tools/citizen_report/)."""
+"""Staff API of the citizen reporting tool (/api/v1/tools/citizen_report/).
+
+The registry checks that the caller may open the tool before every view here.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,28 @@ from flask import Blueprint, jsonify
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.api import PageArgs, PageOut, paginate, parse_args, parse_json
-from app.auth import current_user, roles_required
-from app.errors import ApiError
-from app.extensions import db
-from app.models.users import Role
-from app.services.scope import in_scope, scoped
-from app.services.toolbox import require_tool_access
-from miniprogram_api.openapi import doc
+from app.toolkit import (
+    ApiError,
+    PageArgs,
+    PageOut,
+    Place,
+    Role,
+    audit,
+    current_user,
+    db,
+    doc,
+    in_scope,
+    paged,
+    parse_args,
+    parse_json,
+    roles_required,
+    scoped,
+)
 from toolbox.citizen_report.manifest import CODE, MANIFEST
 from toolbox.citizen_report.models import CitizenReport, Open311ApiKey, ReportStatus
+from toolbox.citizen_report.open311 import issue_api_key
+from toolbox.citizen_report.services import reveal_contact as reveal
+from toolbox.citizen_report.services import staff_view, work_item_of
 
 bp = Blueprint(CODE, __name__)
 
@@ -58,11 +73,6 @@ class ApiKeyIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=2, max=100))
 
 
-@bp.before_request
-def _tool_access():
-    require_tool_access(current_user(), CODE)
-
-
 def _report(report_id: int) -> CitizenReport:
     report = db.session.get(CitizenReport, report_id)
     if report is None or not _visible(report):
@@ -72,8 +82,6 @@ def _report(report_id: int) -> CitizenReport:
 
 def _visible(report: CitizenReport) -> bool:
     """In scope of the place, or of the unit now handling its work item."""
-    from toolbox.citizen_report.services import work_item_of
-
     user = current_user()
     if in_scope(user, report.org_path):
         return True
@@ -86,9 +94,6 @@ def _visible(report: CitizenReport) -> bool:
      response=ReportPage)
 def list_reports():
     """Reports filed at places in the caller's data scope, newest first."""
-    from app.models.place import Place
-    from toolbox.citizen_report.services import staff_view
-
     args = parse_args(ReportQuery())
     stmt = scoped(select(CitizenReport), CitizenReport.org_path, current_user()).order_by(CitizenReport.id.desc())
     if "category" in args:
@@ -101,14 +106,13 @@ def list_reports():
         stmt = stmt.where(CitizenReport.work_item_id == args["work_item_id"])
     if "place" in args:
         stmt = stmt.join(Place, Place.id == CitizenReport.place_id).where(Place.code == args["place"].upper())
-    return jsonify(paginate(stmt, args["page"], args["per_page"], staff_view))
+    return paged(stmt, staff_view, args)
 
 
 @bp.get("/reports/<int:report_id>")
 @doc("One citizen report (phone masked)", tags=("citizen_report",), response=ReportOut, errors=(404,))
 def get_report(report_id: int):
     """One report with its photos (release them via /api/v1/attachments/<id>/release)."""
-    from toolbox.citizen_report.services import staff_view
     return jsonify(staff_view(_report(report_id)))
 
 
@@ -117,7 +121,6 @@ def get_report(report_id: int):
      tags=("citizen_report",), response=ContactOut, errors=(403, 404))
 def reveal_contact(report_id: int):
     """Unmasked contact for a call-back, for the handler who signed for the work item."""
-    from toolbox.citizen_report.services import reveal_contact as reveal
     return jsonify(reveal(_report(report_id), current_user()))
 
 
@@ -136,8 +139,6 @@ def list_api_keys():
      tags=("citizen_report",), body=ApiKeyIn, status=201)
 def create_api_key():
     """A new key; store it, it is not shown again."""
-    from toolbox.citizen_report.open311 import issue_api_key
-
     args = parse_json(ApiKeyIn())
     key, row = issue_api_key(args["name"], current_user())
     return jsonify({**row.to_dict(), "api_key": key}), 201
@@ -148,8 +149,6 @@ def create_api_key():
 @doc("Revoke an Open311 api_key (admin)", tags=("citizen_report",), errors=(404,))
 def revoke_api_key(key_id: int):
     """Deactivate a key."""
-    from app.services import audit
-
     row = db.session.get(Open311ApiKey, key_id)
     if row is None:
         raise ApiError(404, "api_key_not_found", "密钥不存在", "No such key")

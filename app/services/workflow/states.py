@@ -25,6 +25,8 @@ STATES: dict[str, str] = {
 }
 FINISHED_STATES = ("closed",)
 OPEN_STATES = tuple(s for s in STATES if s not in FINISHED_STATES)
+#: Handled and the result accepted: waiting for the follow-up (回访) or closed.
+RESOLVED_STATES = ("visiting", "closed")
 
 HANDLER, DISPATCHER, MANAGER = "handler", "dispatcher", "manager"
 SIDE_ROLES = {

@@ -156,12 +156,11 @@ def test_operators_are_reminded_when_a_rectification_deadline_is_near(client, b,
     from app.models.base import utcnow
     from tests.citizen_support import run_jobs
     from toolbox.facade_inspection.jobs import remind_reinspections
-    from toolbox.facade_inspection.models import Building
 
     inspect(client, auth, b["id"], grades(awnings="high"))
     with app.app_context():
         assert remind_reinspections() == 0  # the deadline is days away
-        db.session.get(Building, b["id"]).rectification_due_at = utcnow() + timedelta(hours=12)
+        db.session.execute(select(WorkItem)).scalar_one().close_due_at = utcnow() + timedelta(hours=12)
         db.session.commit()
         assert remind_reinspections() == 1
     run_jobs(app, "notify")
