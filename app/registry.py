@@ -18,7 +18,8 @@ has to remember a rule:
     periodic           jobs the scheduler queues every N seconds
     migrations         the folder of the tool's own Alembic branch (default: <package>/migrations)
     search_documents   every searchable record, for a full reindex of one-click query
-    on_work_item_changed   called after commit when a work item the tool raised changes
+    on_work_item_changed   called after commit when a work item the tool raised changes (in a
+                       transaction the registry commits)
     setup(app)         anything else, once per app
 
 The registry is part of the platform core, so `app/` never imports a tool: it finds tools by
@@ -318,6 +319,18 @@ class Registry:
     def search_sources(self) -> dict[str, Callable[[], Iterable]]:
         return {t.code: t.search_documents for t in self if t.search_documents is not None}
 
+    def tables(self, model_base, only: str | None = None) -> set[str]:
+        """Tables of the core (only="core"), of one tool (only=<code>), or of the core and every registered
+        tool (None): what a schema comparison of this app looks at. Models of tools imported but not
+        registered (disabled ones, another app's sample tools) are left out."""
+        def owner(module: str) -> str | None:
+            if module == "app" or module.startswith("app."):
+                return "core"
+            tool = self.tool_of_module(module)
+            return tool.code if tool is not None else None
+        owners = {mapper.local_table.name: owner(mapper.class_.__module__) for mapper in model_base.registry.mappers}
+        return {t for t, o in owners.items() if o is not None and (only is None or o == only)}
+
     def migration_dirs(self) -> list[str]:
         return [d for d in (t.migrations_dir for t in self) if d]
 
@@ -337,6 +350,19 @@ def discover(package_names: Iterable[str] = ("toolbox",), include_entry_points: 
     if include_entry_points:
         tools += _entry_point_tools()
     return tools
+
+
+def _committing(handler: Callable) -> Callable:
+    """A tool's on_work_item_changed runs after the workflow's commit, in a transaction of its own."""
+    def handle(sender, **change):
+        try:
+            handler(sender, **change)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+    handle.tool_handler = handler
+    return handle
 
 
 def _access_check(code: str, may_open: Callable):
@@ -365,8 +391,10 @@ def _mount(app: Flask, registry: Registry, tool: Tool, may_open: Callable) -> No
         toolbox_cli.add_command(tool.cli)
     for job in tool.periodic:
         schedule_periodic(job.name, job.every_seconds, job.queue)(job.func)
-    if tool.on_work_item_changed is not None:
-        work_item_changed.connect(tool.on_work_item_changed, sender=tool.code, weak=False)
+    if tool.on_work_item_changed is not None and not any(
+            getattr(r, "tool_handler", None) is tool.on_work_item_changed
+            for r in work_item_changed.receivers_for(tool.code)):
+        work_item_changed.connect(_committing(tool.on_work_item_changed), sender=tool.code, weak=False)
     if tool.setup is not None:
         tool.setup(app)
 

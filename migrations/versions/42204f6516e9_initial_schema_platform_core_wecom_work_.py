@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 # revision identifiers, used by Alembic.
 revision = '42204f6516e9'
 down_revision = None
-branch_labels = None
+branch_labels = ('core',)  # the core chain; each tool's branch has its code as label
 depends_on = None
 
 

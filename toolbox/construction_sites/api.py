@@ -12,14 +12,14 @@ from app import toolkit as tk
 from toolbox.construction_sites import services
 from toolbox.construction_sites.models import CHECKLIST, Inspection, Site
 from toolbox.construction_sites.schemas import (
-    SiteChecklistLineOut,
+    ChecklistLineOut,
+    InspectionIn,
+    InspectionOut,
+    InspectionPage,
     SiteCloseIn,
     SiteContactsOut,
     SiteDetailOut,
     SiteIn,
-    SiteInspectionIn,
-    SiteInspectionOut,
-    SiteInspectionPage,
     SiteOut,
     SitePage,
     SiteQuery,
@@ -31,7 +31,7 @@ TAGS = ("construction_sites",)
 MANAGING_ROLES = ("operator", "manager")  # register, edit and close sites
 
 _site_out = SiteOut()
-_inspection_out = SiteInspectionOut()
+_inspection_out = InspectionOut()
 
 
 MISSING = ("site_not_found", "工地不存在", "No such construction site")
@@ -76,7 +76,7 @@ def get_site(site_id: int):
     """A site and what is still wrong there."""
     site = _site(site_id)
     out = _site_out.dump(site)
-    out["open_problems"] = SiteChecklistLineOut(many=True).dump(services.open_problems(site))
+    out["open_problems"] = ChecklistLineOut(many=True).dump(services.open_problems(site))
     out["checklist"] = CHECKLIST
     return jsonify(out)
 
@@ -115,7 +115,7 @@ def site_contacts(site_id: int):
 
 
 @bp.get("/sites/<int:site_id>/inspections")
-@tk.doc("A site's inspections, newest first", tags=TAGS, query=tk.PageArgs, response=SiteInspectionPage, errors=(404,))
+@tk.doc("A site's inspections, newest first", tags=TAGS, query=tk.PageArgs, response=InspectionPage, errors=(404,))
 def list_inspections(site_id: int):
     """Inspection history of one site."""
     site = _site(site_id)
@@ -126,11 +126,11 @@ def list_inspections(site_id: int):
 
 @bp.post("/sites/<int:site_id>/inspections")
 @tk.doc("Record an inspection: every checklist item, photos; failed items become work items", tags=TAGS,
-     body=SiteInspectionIn, response=SiteInspectionOut, status=201, errors=(404, 409))
+     body=InspectionIn, response=InspectionOut, status=201, errors=(404, 409))
 def create_inspection(site_id: int):
     """Inspect a site."""
     site = _site(site_id)
-    data = tk.parse_json(SiteInspectionIn())
+    data = tk.parse_json(InspectionIn())
     inspection = services.inspect(site, data["items"], tk.current_user(), remarks=data["remarks"],
                                   photo_ids=data["photo_ids"])
     tk.db.session.commit()
@@ -138,7 +138,7 @@ def create_inspection(site_id: int):
 
 
 @bp.get("/inspections/<int:inspection_id>")
-@tk.doc("One inspection", tags=TAGS, response=SiteInspectionOut, errors=(404,))
+@tk.doc("One inspection", tags=TAGS, response=InspectionOut, errors=(404,))
 def get_inspection(inspection_id: int):
     """An inspection with its checklist lines and their work items."""
     inspection = tk.load_in_scope(Inspection, inspection_id, path=lambda i: i.site.org_path,

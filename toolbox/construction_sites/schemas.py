@@ -43,15 +43,15 @@ class SiteCloseIn(tk.ZhSchema):
     reason = zh_text("关闭原因", 200)
 
 
-class SiteChecklistLineIn(tk.ZhSchema):
+class ChecklistLineIn(tk.ZhSchema):
     item = tk.zh_choice("检查项", CHECKLIST, required=True)
     passed = fields.Boolean(required=True, error_messages=zh_messages("是否合格"))
     note = zh_text("问题说明", 500, required=False, load_default="")
     photo_ids = tk.photo_ids()
 
 
-class SiteInspectionIn(tk.ZhSchema):
-    items = fields.List(fields.Nested(SiteChecklistLineIn), required=True, error_messages=zh_messages("检查清单"),
+class InspectionIn(tk.ZhSchema):
+    items = fields.List(fields.Nested(ChecklistLineIn), required=True, error_messages=zh_messages("检查清单"),
                         validate=validate.Length(min=1, error="请填写检查清单"))
     remarks = zh_text("检查备注", 2000, required=False, load_default="")
     photo_ids = tk.photo_ids(most=9, what="每次检查")
@@ -90,7 +90,7 @@ class SiteOut(tk.RecordOut):
     close_reason = fields.String(allow_none=True)
 
 
-class SiteChecklistLineOut(Schema):
+class ChecklistLineOut(Schema):
     id = fields.Integer()
     item = fields.String()
     item_name = fields.Function(lambda i: CHECKLIST.get(i.item, i.item))
@@ -102,7 +102,7 @@ class SiteChecklistLineOut(Schema):
     problem_open = fields.Boolean(metadata={"description": "failed, and its work item is still open"})
 
 
-class SiteInspectionOut(Schema):
+class InspectionOut(Schema):
     id = fields.Integer()
     site_id = fields.Integer()
     inspector = fields.Nested(tk.PersonRef)
@@ -110,11 +110,11 @@ class SiteInspectionOut(Schema):
     result = fields.String(metadata={"description": "pass | fail"})
     remarks = fields.String()
     photo_ids = fields.List(fields.Integer())
-    items = fields.List(fields.Nested(SiteChecklistLineOut))
+    items = fields.List(fields.Nested(ChecklistLineOut))
 
 
 class SiteDetailOut(SiteOut):
-    open_problems = fields.List(fields.Nested(SiteChecklistLineOut))
+    open_problems = fields.List(fields.Nested(ChecklistLineOut))
     checklist = fields.Dict(metadata={"description": "item code → Chinese name"})
 
 
@@ -126,4 +126,4 @@ class SiteContactsOut(Schema):
 
 
 SitePage = tk.page_of(SiteOut)
-SiteInspectionPage = tk.page_of(SiteInspectionOut)
+InspectionPage = tk.page_of(InspectionOut)

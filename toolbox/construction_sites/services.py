@@ -137,7 +137,6 @@ def on_work_item_changed(sender, *, source_type=None, source_id=None, **_ignored
     site = tk.db.session.get(Site, line.site_id) if line is not None else None
     if site is not None:
         tk.index_record(site)
-        tk.db.session.commit()
 
 
 # --- lists --------------------------------------------------------------------------------------

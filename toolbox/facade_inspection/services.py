@@ -90,7 +90,6 @@ def on_work_item_changed(sender, *, source_type=None, source_id=None, **_ignored
     building = tk.db.session.get(Building, int(source_id)) if source_type == "building" else None
     if building is not None:
         tk.index_record(building)
-        tk.db.session.commit()
 
 
 # --- campaign progress --------------------------------------------------------------------------------

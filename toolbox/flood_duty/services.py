@@ -246,7 +246,6 @@ def on_work_item_changed(sender, *, source_type=None, source_id=None, **_ignored
     point = db.session.get(WaterPoint, int(source_id)) if source_type == "point" else None
     if point is not None:
         tk.index_record(point)
-        db.session.commit()
 
 
 def add_resource(point: WaterPoint, data: dict, actor) -> PointResource:
