@@ -270,6 +270,17 @@ def test_the_likeliest_category_is_preselected_for_a_flood_point(app, client, di
     assert re.search(r'<option value="waterlogging"\s+selected>', html)
 
 
+def test_a_place_offers_the_categories_its_kind_declares(app, client, district):
+    """The flood_duty tool declares flood points and what a citizen may report there (its manifest)."""
+    code = make_place(app, district, name="余姚路积水点", kind="flood_point")
+    html = client.get(f"/h5/c/{code}").get_data(as_text=True)
+    assert re.findall(r'<option value="(\w+)"', html) == ["waterlogging", "facilities", "environment", "other"]
+    refused = submit(client, code, form(category="construction"), **{"X-Requested-With": "fetch"})
+    assert refused.status_code == 422 and refused.get_json()["errors"]["category"] == "请选择问题类别"
+    anywhere = make_place(app, district, name="居委会", kind="committee")  # no list: every citizen category
+    assert len(re.findall(r'<option value="\w+"', client.get(f"/h5/c/{anywhere}").get_data(as_text=True))) == 7
+
+
 def test_a_citizen_rating_reaches_the_follow_up_staff_on_wecom(app, client, auth, place, wecom_sim):
     code = tracking_code(submit(client, place, form()))
     with app.app_context():
