@@ -8,8 +8,8 @@
 A phrase is `name type[?] [flags]`: types int, bigint, str<N>, text, bool, float, date, time
 (timezone-aware), json; `?` allows NULL; flags `pk`, `unique`, `index`, `path` (an index with
 text_pattern_ops, for subtree LIKE queries on PostgreSQL), `-> table.column` (a foreign key) and
-`cascade` (ON DELETE CASCADE). `unique(a, b)` and `index(a, b)` name several columns, optionally
-`as <name>`. Anything else (an sa.Column, a constraint) is passed through as it is.
+`cascade` (ON DELETE CASCADE). `unique(a, b)`, `index(a, b)` and `path(a)` name several columns (or
+give an index another name), optionally `as <name>`. Anything else (an sa.Column, a constraint) is passed through as it is.
 
 Revisions must not depend on code that changes later: what a phrase means is frozen. A change to a
 helper's output is a new helper (or a new phrase), never an edit of an old one.
@@ -27,7 +27,7 @@ _TYPES = {
     "date": sa.Date, "json": sa.JSON, "time": lambda: sa.DateTime(timezone=True),
 }
 _PHRASE = re.compile(r"^(?P<name>\w+) (?P<type>[a-z]+)(?P<length>\d+)?(?P<null>\?)?(?P<flags>.*)$")
-_GROUP = re.compile(r"^(?P<kind>unique|index)\((?P<columns>[\w, ]+)\)(?: as (?P<name>\w+))?$")
+_GROUP = re.compile(r"^(?P<kind>unique|index|path)\((?P<columns>[\w, ]+)\)(?: as (?P<name>\w+))?$")
 _FK = re.compile(r"-> (?P<table>\w+)\.(?P<column>\w+)")
 
 #: The columns of app.models.register.RegisterRecord (a tool's record at a place with a Jing'an code).
@@ -73,7 +73,8 @@ def create_table(table: str, *parts) -> None:
             if group["kind"] == "unique":
                 constraints.append(sa.UniqueConstraint(*names, name=group["name"] or op.f(f"uq_{table}_{names[0]}")))
             else:
-                indexes.append((group["name"] or op.f(f"ix_{table}_{names[0]}"), names, {}))
+                options = {"postgresql_ops": {n: "text_pattern_ops" for n in names}} if group["kind"] == "path" else {}
+                indexes.append((group["name"] or op.f(f"ix_{table}_{names[0]}"), names, options))
             continue
         column, extra = _column(table, part, indexes)
         columns.append(column)
