@@ -9,7 +9,8 @@ A phrase is `name type[?] [flags]`: types int, bigint, str<N>, text, bool, float
 (timezone-aware), json; `?` allows NULL; flags `pk`, `unique`, `index`, `path` (an index with
 text_pattern_ops, for subtree LIKE queries on PostgreSQL), `-> table.column` (a foreign key) and
 `cascade` (ON DELETE CASCADE). `unique(a, b)`, `index(a, b)` and `path(a)` name several columns (or
-give an index another name), optionally `as <name>`. Anything else (an sa.Column, a constraint) is passed through as it is.
+give an index another name), optionally `as <name>`. Anything else (an sa.Column, a constraint) is
+passed through as it is.
 
 Revisions must not depend on code that changes later: what a phrase means is frozen. A change to a
 helper's output is a new helper (or a new phrase), never an edit of an old one.

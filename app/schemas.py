@@ -9,9 +9,13 @@ from app.api import PageOut, ZhSchema, zh_messages, zh_text
 from app.services.workflow import open_work_item_for
 
 
+def several(field_type, count: int, **options) -> tuple:
+    """count fields of one type, for declaring related fields on one line: `a, b, c = several(fields.Integer, 3)`."""
+    return tuple(field_type(**options) for _ in range(count))
+
+
 class UnitRef(Schema):
-    code = fields.String()
-    name = fields.String()
+    code, name = several(fields.String, 2)
 
 
 class PersonRef(Schema):
@@ -45,15 +49,11 @@ class RecordIn(ZhSchema):
 
 
 class RecordOut(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    address = fields.String()
-    lat = fields.Float(allow_none=True)
-    lng = fields.Float(allow_none=True)
+    id, name, address = fields.Integer(), fields.String(), fields.String()
+    lat, lng = several(fields.Float, 2, allow_none=True)
     org_unit = fields.Nested(UnitRef)
     place_code = fields.String(allow_none=True, metadata={"description": "静安码"})
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at, updated_at = several(fields.DateTime, 2)
 
 
 class _OpenWorkItemView:

@@ -39,8 +39,10 @@ from app.services.scope import ensure_in_scope, in_scope, scope_clause, scope_pa
 from app.api import PageArgs, PageOut, ZhSchema, paginate, parse_args, parse_json, zh_choice, zh_messages, zh_text
 from app.errors import ApiError
 from app.schemas import (
-    PersonRef, RecordIn, RecordOut, UnitRef, WithOpenWorkItem, latitude, longitude, page_of, photo_ids)
-from app.views import REGISTER_LEVELS, load_in_scope, paged, register_unit, text_matches, under_unit
+    PersonRef, RecordIn, RecordOut, UnitRef, WithOpenWorkItem, latitude, longitude, page_of, photo_ids, several)
+from app.views import (
+    REGISTER_LEVELS, created, in_my_scope, load_in_scope, paged, register_from_request, register_unit, text_matches,
+    under_unit)
 from miniprogram_api.openapi import doc
 
 # --- a register: records at places with a Jing'an code, audited, searchable ------------------------

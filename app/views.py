@@ -6,12 +6,12 @@ from __future__ import annotations
 from flask import jsonify
 from sqlalchemy import or_, select
 
-from app.api import PageArgs, paginate, parse_args
+from app.api import PageArgs, paginate, parse_args, parse_json
 from app.auth import current_user
 from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgLevel, OrgUnit
-from app.services.scope import ensure_in_scope
+from app.services.scope import ensure_in_scope, scope_clause
 
 #: Where a register's records are kept: below the district, down to the residential committee.
 REGISTER_LEVELS = (OrgLevel.STREET, OrgLevel.GRID, OrgLevel.COMMITTEE)
@@ -31,6 +31,11 @@ def load_in_scope(model, ident: int, *roles: str, missing: tuple[str, str, str] 
     return row
 
 
+def in_my_scope(model, *roles: str):
+    """select(model) limited to the rows in the caller's data scope (by model.org_path)."""
+    return select(model).where(scope_clause(model.org_path, current_user(), *roles))
+
+
 def register_unit(code: str, *roles: str, levels=REGISTER_LEVELS, field: str = "org_unit",
                   what: str = "记录") -> OrgUnit:
     """The org unit (by code) a new record is kept in: it exists, has a fitting level, is in the caller's scope."""
@@ -42,6 +47,20 @@ def register_unit(code: str, *roles: str, levels=REGISTER_LEVELS, field: str = "
         raise ApiError(422, fields={field: [f"{what}只能属于{'、'.join(names[lvl] for lvl in levels)}"]})
     ensure_in_scope(current_user(), unit.path, *roles)
     return unit
+
+
+def register_from_request(schema, register, *roles: str, levels=REGISTER_LEVELS, what: str = "记录"):
+    """The usual create view's work: the JSON body loaded with schema, the unit it names (`org_unit`, in the
+    caller's scope with one of roles), and register(data, unit, user) for the new record."""
+    data = parse_json(schema)
+    unit = register_unit(data.pop("org_unit"), *roles, levels=levels, what=what)
+    return register(data, unit, current_user())
+
+
+def created(record, schema):
+    """Commit, and answer 201 with the new record."""
+    db.session.commit()
+    return jsonify(schema.dump(record)), 201
 
 
 def paged(statement, dump, args: dict | None = None):

@@ -12,6 +12,7 @@ from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgUnit
 from app.models.place import Place, PlacePosterBatch
+from app.schemas import several
 from app.services import audit, media, places, posters
 from app.services.after_commit import delay_after_commit
 from app.services.scope import ensure_in_scope, in_scope, scoped
@@ -52,23 +53,15 @@ class PlaceQuery(PageArgs):
 class PlaceOut(Schema):
     id = fields.Integer()
     code = fields.String(metadata={"example": "7KQ2M9XHTP"})
-    name = fields.String()
-    kind = fields.String()
-    kind_name = fields.String()
-    org_unit = fields.Dict()
-    street = fields.Dict(allow_none=True)
+    name, kind, kind_name = several(fields.String, 3)
+    org_unit, street = fields.Dict(), fields.Dict(allow_none=True)
     address = fields.String(allow_none=True)
-    lat = fields.Float(allow_none=True)
-    lng = fields.Float(allow_none=True)
+    lat, lng = several(fields.Float, 2, allow_none=True)
     active = fields.Boolean()
-    ref_tool = fields.String(allow_none=True)
-    ref_type = fields.String(allow_none=True)
-    ref_id = fields.String(allow_none=True)
-    report_url = fields.String()
-    qrcode_png = fields.String()
-    qrcode_svg = fields.String()
-    poster_png = fields.String()
-    poster_pdf = fields.String()
+    # The tool record this place stands for (e.g. a construction site), if any.
+    ref_tool, ref_type, ref_id = several(fields.String, 3, allow_none=True)
+    # Where to get the code's report page, QR codes and posters.
+    report_url, qrcode_png, qrcode_svg, poster_png, poster_pdf = several(fields.String, 5)
 
 
 class PlacePage(PageOut):

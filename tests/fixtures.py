@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -151,6 +152,24 @@ def _clean_state(request, app):
         redis.Redis.from_url(REDIS_URL).flushdb()
     from app.services import ratelimit
     ratelimit._memory.clear()
+
+
+@contextmanager
+def temporary_media_root(app, path):
+    """Point MEDIA_ROOT at path (a test's tmp dir) for the duration."""
+    previous = app.config.get("MEDIA_ROOT")
+    app.config["MEDIA_ROOT"] = str(path)
+    try:
+        yield path
+    finally:
+        app.config["MEDIA_ROOT"] = previous
+
+
+@pytest.fixture
+def media_root(app, tmp_path):
+    """Photos and posters stored under the test's own folder (MEDIA_ROOT)."""
+    with temporary_media_root(app, tmp_path / "media") as path:
+        yield path
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from app.toolkit import (
     parse_json,
     roles_required,
     scoped,
+    several,
 )
 from toolbox.citizen_report.manifest import CODE, MANIFEST
 from toolbox.citizen_report.models import CitizenReport, Open311ApiKey, ReportStatus
@@ -43,13 +44,10 @@ class ReportQuery(PageArgs):
 
 
 class ReportOut(Schema):
-    id = fields.Integer()
-    status = fields.String()
+    id, status = fields.Integer(), fields.String()
     source = fields.String(metadata={"description": "h5 | open311"})
     place = fields.Dict(allow_none=True)
-    category = fields.String()
-    category_name = fields.String()
-    description = fields.String()
+    category, category_name, description = several(fields.String, 3)
     address = fields.String(allow_none=True)
     photos = fields.List(fields.Dict())
     mobile = fields.String(allow_none=True, metadata={"description": "masked: 138****5678"})

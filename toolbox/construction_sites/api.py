@@ -63,11 +63,8 @@ def list_sites():
      body=SiteIn, response=SiteOut, status=201)
 def create_site():
     """Register a small construction site."""
-    data = tk.parse_json(SiteIn())
-    unit = tk.register_unit(data.pop("org_unit"), *MANAGING_ROLES, what="工地")
-    site = services.register_site(data, unit, tk.current_user())
-    tk.db.session.commit()
-    return jsonify(_site_out.dump(site)), 201
+    return tk.created(tk.register_from_request(SiteIn(), services.register_site, *MANAGING_ROLES, what="工地"),
+                      _site_out)
 
 
 @bp.get("/sites/<int:site_id>")
@@ -131,10 +128,8 @@ def create_inspection(site_id: int):
     """Inspect a site."""
     site = _site(site_id)
     data = tk.parse_json(InspectionIn())
-    inspection = services.inspect(site, data["items"], tk.current_user(), remarks=data["remarks"],
-                                  photo_ids=data["photo_ids"])
-    tk.db.session.commit()
-    return jsonify(_inspection_out.dump(inspection)), 201
+    return tk.created(services.inspect(site, data["items"], tk.current_user(), remarks=data["remarks"],
+                                       photo_ids=data["photo_ids"]), _inspection_out)
 
 
 @bp.get("/inspections/<int:inspection_id>")

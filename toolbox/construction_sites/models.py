@@ -13,22 +13,13 @@ CODE = "construction_sites"
 
 # The checklist every inspection covers, in the order the mini-app shows it.
 CHECKLIST: dict[str, str] = {
-    "enclosure": "围挡设置",
-    "dust": "扬尘防控",
-    "waste": "渣土及建筑垃圾清运",
-    "noise": "噪声与夜间施工",
-    "signs": "安全警示标志",
-    "road": "占道施工",
+    "enclosure": "围挡设置", "dust": "扬尘防控", "waste": "渣土及建筑垃圾清运",
+    "noise": "噪声与夜间施工", "signs": "安全警示标志", "road": "占道施工",
 }
 
 WORK_KINDS: dict[str, str] = {
-    "renovation": "房屋装修",
-    "repair": "房屋修缮",
-    "demolition": "拆除工程",
-    "pipeline": "管线施工",
-    "road": "道路施工",
-    "greening": "绿化工程",
-    "other": "其他",
+    "renovation": "房屋装修", "repair": "房屋修缮", "demolition": "拆除工程", "pipeline": "管线施工",
+    "road": "道路施工", "greening": "绿化工程", "other": "其他",
 }
 
 

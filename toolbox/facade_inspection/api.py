@@ -52,7 +52,7 @@ def reference():
 def list_buildings():
     """The building register."""
     args = tk.parse_args(BuildingQuery())
-    stmt = select(Building).where(tk.scope_clause(Building.org_path, tk.current_user()))
+    stmt = tk.in_my_scope(Building)
     if "risk_level" in args:
         risk = args["risk_level"]
         stmt = stmt.where(Building.risk_level.is_(None) if risk == "uninspected" else Building.risk_level == risk)
@@ -71,11 +71,8 @@ def list_buildings():
         response=BuildingOut, status=201)
 def create_building():
     """Register a building; it gets a Jing'an code."""
-    data = tk.parse_json(BuildingIn())
-    unit = tk.register_unit(data.pop("org_unit"), *MANAGING_ROLES, what="楼宇")
-    building = services.register_building(data, unit, tk.current_user())
-    tk.db.session.commit()
-    return jsonify(_building_out.dump(building)), 201
+    building = tk.register_from_request(BuildingIn(), services.register_building, *MANAGING_ROLES, what="楼宇")
+    return tk.created(building, _building_out)
 
 
 @bp.get("/buildings/<int:building_id>")
@@ -114,10 +111,8 @@ def create_inspection(building_id: int):
     """Record an inspection."""
     building = _building(building_id)
     data = tk.parse_json(InspectionIn())
-    inspection = services.inspect(building, data["items"], tk.current_user(), remarks=data["remarks"],
-                                  photo_ids=data["photo_ids"])
-    tk.db.session.commit()
-    return jsonify(_inspection_out.dump(inspection)), 201
+    return tk.created(services.inspect(building, data["items"], tk.current_user(), remarks=data["remarks"],
+                                       photo_ids=data["photo_ids"]), _inspection_out)
 
 
 @bp.get("/progress")

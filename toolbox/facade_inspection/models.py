@@ -11,13 +11,10 @@ from app import toolkit as tk
 
 CODE = "facade_inspection"
 
+# What every inspection grades, in the order the mini-app shows it.
 ITEMS: dict[str, str] = {
-    "ac_brackets": "空调外机支架",
-    "finish_tiles": "外墙饰面及面砖",
-    "windows": "门窗",
-    "billboards": "广告牌及店招",
-    "awnings": "雨篷及遮阳篷",
-    "balcony_objects": "阳台及窗台堆放物",
+    "ac_brackets": "空调外机支架", "finish_tiles": "外墙饰面及面砖", "windows": "门窗",
+    "billboards": "广告牌及店招", "awnings": "雨篷及遮阳篷", "balcony_objects": "阳台及窗台堆放物",
 }
 
 # Grades in rising order: a building's risk is the highest grade among its latest inspection's items.

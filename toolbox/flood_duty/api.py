@@ -80,7 +80,7 @@ def _get(model, ident: int, code: str, zh: str):
 def list_rosters():
     """Rosters per unit and shift."""
     args = parse_args(FloodRosterQuery())
-    stmt = select(Roster).where(scope_clause(Roster.org_path, current_user()))
+    stmt = tk.in_my_scope(Roster)
     if "org_unit" in args:
         stmt = stmt.where(tk.under_unit(Roster.org_path, args["org_unit"]))
     if args.get("on_shift"):
@@ -94,11 +94,8 @@ def list_rosters():
      response=FloodRosterOut, status=201)
 def create_roster():
     """A shift: who is on duty, from which warning level."""
-    data = parse_json(FloodRosterIn())
-    unit = _unit(data.pop("org_unit"))
-    roster = services.save_roster(data, unit, current_user())
-    db.session.commit()
-    return jsonify(_roster_out.dump(roster)), 201
+    return tk.created(tk.register_from_request(FloodRosterIn(), services.save_roster, *COMMAND_ROLES, levels=()),
+                      _roster_out)
 
 
 @bp.get("/rosters/<int:roster_id>")
@@ -244,7 +241,7 @@ def _point(point_id: int, *roles: str) -> WaterPoint:
 def list_points():
     """积水点 with their latest depth and resources."""
     args = parse_args(FloodPointQuery())
-    stmt = select(WaterPoint).where(scope_clause(WaterPoint.org_path, current_user()))
+    stmt = tk.in_my_scope(WaterPoint)
     if "waterlogged" in args:
         logged = WaterPoint.last_depth_cm >= WaterPoint.threshold_cm
         stmt = stmt.where(logged if args["waterlogged"] else or_(WaterPoint.last_depth_cm.is_(None), ~logged))
@@ -258,11 +255,8 @@ def list_points():
      response=FloodPointOut, status=201)
 def create_point():
     """Register a waterlogging point."""
-    data = parse_json(FloodPointIn())
-    unit = _unit(data.pop("org_unit"), *tk.REGISTER_LEVELS, what="积水点")
-    point = services.create_point(data, unit, current_user())
-    db.session.commit()
-    return jsonify(_point_out.dump(point)), 201
+    return tk.created(tk.register_from_request(FloodPointIn(), services.create_point, *COMMAND_ROLES, what="积水点"),
+                      _point_out)
 
 
 @bp.get("/points/<int:point_id>")

@@ -103,43 +103,27 @@ class FloodRosterMemberOut(Schema):
 
 
 class FloodRosterOut(Schema):
-    id = fields.Integer()
-    org_unit = fields.Nested(tk.UnitRef)
-    name = fields.String()
-    shift_start = fields.DateTime()
-    shift_end = fields.DateTime()
-    activate_from = fields.String()
-    note = fields.String()
+    id, org_unit, name = fields.Integer(), fields.Nested(tk.UnitRef), fields.String()
+    shift_start, shift_end = tk.several(fields.DateTime, 2)
+    activate_from, note = tk.several(fields.String, 2)
     members = fields.List(fields.Nested(FloodRosterMemberOut))
 
 
 class FloodWarningOut(Schema):
-    id = fields.Integer()
-    org_unit = fields.Nested(tk.UnitRef)
-    level = fields.String()
+    id, org_unit = fields.Integer(), fields.Nested(tk.UnitRef)
+    level, previous_level, hazard, message = tk.several(fields.String, 4)
     level_name = fields.Function(lambda w: LEVELS[w.level])
-    previous_level = fields.String()
-    hazard = fields.String()
-    message = fields.String()
     active = fields.Boolean()
-    set_by = fields.Nested(tk.PersonRef)
-    set_at = fields.DateTime()
-    ended_at = fields.DateTime(allow_none=True)
-    calls_count = fields.Integer()
-    recipients_count = fields.Integer()
-    batches_total = fields.Integer()
-    batches_sent = fields.Integer()
+    set_by, set_at, ended_at = fields.Nested(tk.PersonRef), fields.DateTime(), fields.DateTime(allow_none=True)
+    # Delivery through WeCom: people called, recipients, message batches.
+    calls_count, recipients_count, batches_total, batches_sent = tk.several(fields.Integer, 4)
     messages_done_at = fields.DateTime(allow_none=True)
 
 
 class FloodDutyCallOut(Schema):
-    id = fields.Integer()
-    warning_id = fields.Integer()
-    user = fields.Nested(tk.PersonRef)
-    org_unit = fields.Nested(tk.UnitRef)
-    duty = fields.String()
-    notified_at = fields.DateTime(allow_none=True)
-    confirmed_at = fields.DateTime(allow_none=True)
+    id, warning_id = tk.several(fields.Integer, 2)
+    user, org_unit, duty = fields.Nested(tk.PersonRef), fields.Nested(tk.UnitRef), fields.String()
+    notified_at, confirmed_at = tk.several(fields.DateTime, 2, allow_none=True)
 
 
 class FloodMyDutyOut(FloodDutyCallOut):
@@ -148,42 +132,29 @@ class FloodMyDutyOut(FloodDutyCallOut):
 
 class FloodUnitOverviewOut(Schema):
     org_unit = fields.Nested(tk.UnitRef)
-    called = fields.Integer()
-    confirmed = fields.Integer()
-    unconfirmed = fields.Integer()
+    called, confirmed, unconfirmed = tk.several(fields.Integer, 3)
     people = fields.List(fields.Nested(FloodDutyCallOut))
 
 
 class FloodResourceOut(Schema):
-    id = fields.Integer()
-    kind = fields.String()
+    id, quantity = tk.several(fields.Integer, 2)
+    kind, unit, note = tk.several(fields.String, 3)
     kind_name = fields.Function(lambda r: RESOURCE_KINDS.get(r.kind, r.kind))
-    quantity = fields.Integer()
-    unit = fields.String()
-    note = fields.String()
 
 
 class FloodPointOut(tk.RecordOut, tk.WithOpenWorkItem):
-    threshold_cm = fields.Integer()
-    last_depth_cm = fields.Integer(allow_none=True)
-    last_reported_at = fields.DateTime(allow_none=True)
-    waterlogged = fields.Boolean()
+    threshold_cm, last_depth_cm = fields.Integer(), fields.Integer(allow_none=True)
+    last_reported_at, waterlogged = fields.DateTime(allow_none=True), fields.Boolean()
     open_work_item_id = tk.WithOpenWorkItem.item_id()
     open_work_item_number = tk.WithOpenWorkItem.number()
     resources = fields.List(fields.Nested(FloodResourceOut))
 
 
 class FloodReportOut(Schema):
-    id = fields.Integer()
-    point_id = fields.Integer()
-    depth_cm = fields.Integer()
-    note = fields.String()
-    photo_ids = fields.List(fields.Integer())
-    reporter = fields.Nested(tk.PersonRef)
-    reported_at = fields.DateTime()
-    escalated = fields.Boolean()
-    work_item_id = fields.Integer(allow_none=True)
-    work_item_number = fields.String(allow_none=True)
+    id, point_id, depth_cm = tk.several(fields.Integer, 3)
+    note, photo_ids = fields.String(), fields.List(fields.Integer())
+    reporter, reported_at, escalated = fields.Nested(tk.PersonRef), fields.DateTime(), fields.Boolean()
+    work_item_id, work_item_number = fields.Integer(allow_none=True), fields.String(allow_none=True)
 
 
 FloodRosterPage = tk.page_of(FloodRosterOut)

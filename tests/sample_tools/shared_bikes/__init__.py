@@ -72,20 +72,17 @@ _point_out = PointOut()
 @bp.post("/points")
 @tk.doc("Register a parking point; it gets a Jing'an code", tags=(CODE,), body=PointIn, response=PointOut, status=201)
 def create_point():
-    """A parking point in a unit of my scope."""
-    data = tk.parse_json(PointIn())
-    unit = tk.register_unit(data.pop("org_unit"), "operator", "manager", what="停放点")
-    point = tk.register_record(Point(**data), unit, tk.current_user())
-    tk.db.session.commit()
-    return jsonify(_point_out.dump(point)), 201
+    """A parking point in a unit of my scope, with a Jing'an code."""
+    point = tk.register_from_request(PointIn(), lambda data, unit, user: tk.register_record(Point(**data), unit, user),
+                                     "operator", "manager", what="停放点")
+    return tk.created(point, _point_out)
 
 
 @bp.get("/points")
 @tk.doc("Parking points in my scope", tags=(CODE,), query=tk.PageArgs, response=tk.page_of(PointOut))
 def list_points():
     """Points, paged."""
-    stmt = select(Point).where(tk.scope_clause(Point.org_path, tk.current_user())).order_by(Point.id)
-    return tk.paged(stmt, _point_out.dump)
+    return tk.paged(tk.in_my_scope(Point).order_by(Point.id), _point_out.dump)
 
 
 @bp.post("/points/<int:point_id>/checks")

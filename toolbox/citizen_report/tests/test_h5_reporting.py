@@ -6,7 +6,6 @@ import io
 import re
 from datetime import timedelta
 
-import pytest
 from PIL import Image
 from sqlalchemy import select, text
 
@@ -15,20 +14,9 @@ from app.models.attachment import Attachment
 from app.models.base import utcnow
 from app.models.workitem import WorkItem
 from app.signals import searchable_saved
-from tests.citizen_support import run_jobs, temporary_media_root
+from tests.citizen_support import run_jobs
 from toolbox.citizen_report.models import CitizenReport
 from toolbox.citizen_report.tests.helpers import close_item, form, make_place, photo, submit, tracking_code
-
-
-@pytest.fixture(autouse=True)
-def media_root(app, tmp_path):
-    with temporary_media_root(app, tmp_path / "media") as path:
-        yield path
-
-
-@pytest.fixture
-def place(app, district):
-    return make_place(app, district)
 
 
 def the_report(app, code: str) -> CitizenReport:
