@@ -52,10 +52,12 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.cli.add_command(toolbox_cli)  # before the registry, which adds the tools' command groups to it
 
     from app import registry
+    from app.services.toolbox import require_tool_access
 
     # Discovers the tools by the package names in TOOLBOX_PACKAGES and the entry points, and wires
-    # what they declare; the platform's access rule runs before every view of every tool.
-    registry.init_app(app, may_open=_may_open_tool)
+    # what they declare. The platform's access rule (role, and not switched off for the caller's
+    # unit; 403 tool_not_available) runs before every view of every tool.
+    registry.init_app(app, may_open=lambda code: require_tool_access(auth.current_user(), code))
     if _tool_migrations not in migrate.configure_callbacks:
         migrate.configure(_tool_migrations)
 
@@ -70,14 +72,6 @@ def _tool_migrations(config):
     config.set_main_option("version_locations",
                            os.pathsep.join([core, *current_app.extensions["toolbox"].migration_dirs()]))
     return config
-
-
-def _may_open_tool(code: str) -> None:
-    """The tool access rule (role, and not disabled for the caller's unit), for the current user; 403 if not."""
-    from app.auth import current_user
-    from app.services.toolbox import require_tool_access
-
-    require_tool_access(current_user(), code)
 
 
 def healthz():
