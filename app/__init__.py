@@ -11,6 +11,7 @@ from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as settings
+from app.services import crypto
 
 
 def create_app(config: Mapping | None = None) -> Flask:
@@ -18,6 +19,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.config.from_mapping(settings.from_environment())
     if config:
         app.config.from_mapping(config)
+    crypto.check_production_settings(app.config)  # refuses to start, naming the variable to set
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
     app.json.ensure_ascii = False  # Chinese stays readable in JSON
@@ -28,6 +30,7 @@ def create_app(config: Mapping | None = None) -> Flask:
 
     from app import auth, errors, models  # noqa: F401 - models register their tables
     from app.extensions import db, migrate
+    from app.services import attachments as _attachments  # noqa: F401 - keeps photo links on every flush
     from app.services import redis_conn
     from app.services import search as _search  # noqa: F401 - the query index listens to searchable_* signals
 
@@ -62,6 +65,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         migrate.configure(_tool_migrations)
 
     app.add_url_rule("/healthz", "healthz", healthz)
+    crypto.log_key_check(app)
     return app
 
 
@@ -95,4 +99,19 @@ def healthz():
         except Exception as exc:  # noqa: BLE001
             checks["redis"] = f"error: {type(exc).__name__}"
     healthy = all(v in ("ok", "not configured") for v in checks.values())
-    return jsonify({"status": "ok" if healthy else "degraded", **checks}), 200 if healthy else 503
+    encryption = _encryption_check() if checks["database"] == "ok" else "not checked"
+    # A wrong field key is reported, not a reason to take the host out of the load balancer: logins and
+    # everything but the personal fields keep working while the key is fixed.
+    status = "ok" if healthy and encryption in ("ok", "no personal data yet") else "degraded"
+    return jsonify({"status": status, **checks, "encryption": encryption}), 200 if healthy else 503
+
+
+def _encryption_check() -> str:
+    from app.extensions import db
+
+    try:
+        status, wrong = crypto.key_check(db.session, db.metadata)
+    except Exception as exc:  # noqa: BLE001 - report, don't raise
+        db.session.rollback()
+        return f"error: {type(exc).__name__}"
+    return f"error: FIELD_ENCRYPTION_KEYS cannot decrypt {', '.join(wrong)}" if wrong else status

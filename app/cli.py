@@ -12,6 +12,8 @@ from flask.cli import AppGroup
 from rq import Worker
 from sqlalchemy import select
 
+from app import security_cli
+from app.cli_progress import follow_job
 from app.errors import ApiError
 from app.extensions import db
 from app.jobs import QUEUES, get_queue, schedule_due_jobs
@@ -123,48 +125,56 @@ def scheduler_command(once: bool, tick: int):
 @toolbox_cli.command("sync-directory")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--queue", "queue_it", is_flag=True, help="Queue the RQ job instead of running here.")
-def sync_directory_command(dry_run: bool, queue_it: bool):
+@click.option("--disable-imported", is_flag=True,
+              help="Also disable people who came from a spreadsheet import and are not in WeCom.")
+def sync_directory_command(dry_run: bool, queue_it: bool, disable_imported: bool):
     """Pull WeCom departments and members onto org units and users (idempotent, audited)."""
     if queue_it:
-        handle = sync_directory_job.delay(dry_run)
+        handle = sync_directory_job.delay(dry_run, disable_imported)
         click.echo(f"queued directory sync job {handle.id}")
         return
     try:
-        report = sync_directory_or_audit_failure(dry_run=dry_run, actor="cli")
+        report = sync_directory_or_audit_failure(dry_run=dry_run, actor="cli", disable_imported=disable_imported)
     except WeComError as err:
         raise click.ClickException(f"WeCom sync failed: errcode={err.errcode} errmsg={err.errmsg}") from err
+    click.echo(str(report))
     for change in report.plan.changes:
         click.echo(f"{change.action:8} {change.userid}  {change.changes}")
     for dept in report.unmapped:
         click.echo(f"unmapped department {dept['department_id']} {dept['name']}", err=True)
-    click.echo(str(report))
+    for note in report.plan.notes:
+        click.echo(f"note: {note}")
 
 
 @toolbox_cli.command("import-directory")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Show what would change and any row errors; write nothing.")
-@click.option("--scope", "scope_code", default="JA", show_default=True,
-              help="Users of this unit's subtree missing from the file are disabled.")
-@click.option("--keep-missing", is_flag=True, help="Do not disable users missing from the file.")
-def import_directory_command(path: str, dry_run: bool, scope_code: str, keep_missing: bool):
-    """Import staff from CSV/XLSX (userid, name, mobile, unit code, role): add, update, disable."""
+@click.option("--disable-missing", is_flag=True,
+              help="Also disable people missing from the file, within --scope (required with it).")
+@click.option("--scope", "scope_code", help="The unit whose subtree the file covers (with --disable-missing).")
+def import_directory_command(path: str, dry_run: bool, disable_missing: bool, scope_code: str | None):
+    """Import staff from CSV/XLSX (userid, name, mobile, unit code, role): add and update; keep everyone else."""
+    if disable_missing and not scope_code:
+        raise click.UsageError("--disable-missing needs --scope CODE: the unit whose subtree the file covers")
     with open(path, "rb") as fh:
         data = fh.read()
     try:
         plan = import_roster(os.path.basename(path), data, actor=None, dry_run=dry_run, scope_code=scope_code,
-                             disable_missing=not keep_missing)
+                             disable_missing=disable_missing)
     except ApiError as err:
         for row in err.details.get("row_errors", []):
             click.echo(f"row {row['row']}: {row['errors']}", err=True)
         raise click.ClickException(err.message_en) from err
+    summary = plan.summary()
+    click.echo(f"{summary['created']} new, {summary['updated']} changed, {summary['disabled']} disabled, "
+               f"{summary['unchanged']} unchanged, {summary['errors']} row errors"
+               + (" [dry run: nothing written]" if dry_run or plan.errors else ""))
     for change in plan.changes:
         click.echo(f"{change.action:8} {change.userid}  {change.changes}")
     for row in plan.errors:
         click.echo(f"row {row['row']}: {row['errors']}", err=True)
-    summary = plan.summary()
-    click.echo(f"{summary['created']} created, {summary['updated']} updated, {summary['disabled']} disabled, "
-               f"{summary['unchanged']} unchanged, {summary['errors']} row errors"
-               + (" [dry run: nothing written]" if dry_run or plan.errors else ""))
+    for note in plan.notes:
+        click.echo(f"note: {note}")
     if plan.errors:
         sys.exit(1)
 
@@ -204,25 +214,19 @@ def _reindex_summary(state: dict) -> None:
     click.echo(f"reindex finished: {state['done']} documents written, {state['removed']} stale removed")
 
 
-def _follow_reindex(queued, poll_seconds: float = 0.5, hint_after: float = 10.0) -> None:
-    """Draw the job's progress (job.meta["progress"]) until it ends."""
-    started, hinted = time.monotonic(), False
-    with click.progressbar(length=1, label="reindex", show_pos=True) as bar:
-        while True:
-            queued.refresh()
-            if queued.meta.get("progress"):
-                _advance(bar, queued.meta["progress"])
-            status = queued.get_status(refresh=False)
-            if status in ("finished", "failed", "stopped", "canceled"):
-                break
-            if status == "queued" and not hinted and time.monotonic() - started > hint_after:
-                click.echo("\nwaiting for a worker: is `flask toolbox worker` running?", err=True)
-                hinted = True
-            time.sleep(poll_seconds)
-    if status != "finished":
-        raise click.ClickException(f"reindex job {queued.id} {status}")
-    _reindex_summary(queued.return_value())
+def _follow_reindex(queued) -> None:
+    _reindex_summary(follow_job(queued, "reindex", _advance))
+
+
+@toolbox_cli.command("relink-photos")
+def relink_photos_command():
+    """Rebuild which records hold which photos from every record's photo list (after a restore or a tool upgrade)."""
+    from app.services.attachments import relink_all
+
+    for kind, count in relink_all().items():
+        click.echo(f"{kind}: {count} photo links")
 
 
 for group in (calendar_cli, work_items_cli, places_cli):
     toolbox_cli.add_command(group)
+security_cli.register(toolbox_cli)

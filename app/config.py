@@ -37,12 +37,16 @@ def from_environment() -> dict:
     """Return the Flask config mapping built from the environment."""
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'toolbox.db'}"
     return {
+        # production = TOOLBOX_ENV=production or any database but SQLite: no development keys then.
+        "TOOLBOX_ENV": os.environ.get("TOOLBOX_ENV", "development"),
         "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-change-me"),
         "SQLALCHEMY_DATABASE_URI": _normalise_db_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        # Field encryption for personal data; derived from SECRET_KEY when unset (dev only).
+        # Field encryption for personal data: FIELD_ENCRYPTION_KEYS newest first, comma-separated (one
+        # FIELD_ENCRYPTION_KEY is still accepted); derived from SECRET_KEY only in the embedded default.
+        "FIELD_ENCRYPTION_KEYS": os.environ.get("FIELD_ENCRYPTION_KEYS") or None,
         "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY") or None,
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 32 * 1024 * 1024),
         # Photos and media (issue 5): originals are private, stored by content hash under MEDIA_ROOT.

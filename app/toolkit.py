@@ -33,7 +33,7 @@ from app.services.crypto import EncryptedString, blind_index, mask_mobile, mask_
 from app.auth import current_user, roles_required
 from app.models.org import OrgLevel, OrgUnit
 from app.models.users import Membership, Role, User
-from app.services.scope import ensure_in_scope, in_scope, scope_clause, scope_paths, scoped
+from app.services.scope import business_memberships, ensure_in_scope, in_scope, scope_clause, scope_paths, scoped
 
 # --- views: input, errors, paging, the OpenAPI document ----------------------------------------------
 from app.api import PageArgs, PageOut, ZhSchema, paginate, parse_args, parse_json, zh_choice, zh_messages, zh_text
@@ -49,6 +49,7 @@ from miniprogram_api.openapi import doc
 from app.models.attachment import Attachment
 from app.models.place import Place
 from app.services import audit, ratelimit
+from app.services.attachments import holds_photos
 from app.services.photos import accept_upload, bind_photos
 from app.services.places import create_place, get_place
 from app.services.register import check_every_item_once, index_record, register_record, require_notes, update_record
@@ -61,6 +62,7 @@ from app.services.workflow import (
     OPEN_STATES,
     RESOLVED_STATES,
     STATES,
+    can_view,
     close_verified,
     create_work_item,
     has_open_work_item,

@@ -125,7 +125,8 @@ def main() -> None:
 
     tmp = tempfile.mkdtemp(prefix="toolbox-bench-")
     env = {**os.environ, "DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.db",
-           "SECRET_KEY": "benchmark", "INSTANCE_PATH": tmp, "TOKEN_IDLE_SECONDS": str(24 * 3600)}
+           "SECRET_KEY": "benchmark", "FIELD_ENCRYPTION_KEYS": "benchmark-field-key", "INSTANCE_PATH": tmp,
+           "TOKEN_IDLE_SECONDS": str(24 * 3600)}
     env.pop("REDIS_URL", None)
     token = prepare_database(env)
     print(f"database: {env['DATABASE_URL'].split('@')[-1]}; gunicorn workers: {args.workers}; "

@@ -30,7 +30,7 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/5"
 
 def bench_config(db_url: str, redis_url: str, wecom_base: str) -> dict:
     return {"SQLALCHEMY_DATABASE_URI": db_url, "REDIS_URL": redis_url, "WECOM_API_BASE": wecom_base,
-            "SECRET_KEY": "bench", "JOB_RETRY_INTERVALS": [1, 5]}
+            "SECRET_KEY": "bench", "FIELD_ENCRYPTION_KEYS": ["bench-field-key"], "JOB_RETRY_INTERVALS": [1, 5]}
 
 
 def ensure_database(db_url: str) -> None:

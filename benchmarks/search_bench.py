@@ -237,7 +237,8 @@ def run(backend: str, url: str, docs: int, runs: int, seed: int, batch: int, clu
 
     print(f"\n=== {backend}: {docs:,} documents  ({make_url(url).render_as_string(hide_password=True)})", flush=True)
     reset_database(url)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "SECRET_KEY": "search-bench",
+                      "FIELD_ENCRYPTION_KEYS": ["search-bench-field-key"]})
     rng = random.Random(seed)
     with app.app_context():
         db.create_all()

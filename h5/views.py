@@ -149,8 +149,8 @@ def _tracking_page(report, *, error: str | None = None, status: int = 200):
     svc = _svc()
     if report.status == "draft":
         original = report.joined_report
-        return render_template("h5/duplicate.html", report=report, view=svc.tracking_view(report),
-                               original=svc.tracking_view(original) if original else None, error=error), status
+        return render_template("h5/duplicate.html", report=report,
+                               original=svc.duplicate_view(original) if original else None, error=error), status
     return render_template("h5/tracking.html", report=report, view=svc.tracking_view(report), error=error,
                            ratings=svc.RATINGS, is_new=request.args.get("new") == "1"), status
 

@@ -14,7 +14,7 @@ from app.models.org import OrgUnit
 from app.models.users import Role
 from app.registry import current_registry
 from app.services import audit
-from app.services.scope import ensure_in_scope
+from app.services.scope import ensure_in_admin_scope
 from app.services.toolbox import set_enabled, settings_for
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
@@ -47,7 +47,7 @@ def admin_set_tool(code: str):
     if unit is None:
         raise ApiError(422, "org_unit_not_found", "单位不存在", "No such org unit")
     user = current_user()
-    ensure_in_scope(user, unit.path, Role.ADMIN)
+    ensure_in_admin_scope(user, unit.path, Role.ADMIN)
     set_enabled(code, unit, data["enabled"], user)
     db.session.commit()
     return jsonify(_admin_tool(current_registry().get(code)))

@@ -19,9 +19,10 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 class ImportQuery(Schema):
     dry_run = fields.Boolean(load_default=False, metadata={"description": "1: only report what would change"})
-    scope = fields.String(load_default="JA", metadata={
-        "description": "users of this unit's subtree missing from the file are disabled"})
-    disable_missing = fields.Boolean(load_default=True)
+    disable_missing = fields.Boolean(load_default=False, metadata={
+        "description": "also disable people missing from the file, within `scope` (required with it); never "
+                       "the importing person or a holder of the three admin roles"})
+    scope = fields.String(metadata={"description": "the unit whose subtree the file covers (with disable_missing)"})
 
 
 class ChangeOut(Schema):
@@ -46,6 +47,8 @@ class ImportOut(Schema):
 
 class SyncQuery(Schema):
     dry_run = fields.Boolean(load_default=False)
+    disable_imported = fields.Boolean(load_default=False, metadata={
+        "description": "also disable people from a spreadsheet import who are not in WeCom"})
 
 
 class SyncOut(Schema):
@@ -60,7 +63,7 @@ class SyncOut(Schema):
      "dry_run=1 lists the changes and row errors (security admin)", tags=("admin",), query=ImportQuery,
      response=ImportOut, errors=(413, 422))
 def import_directory():
-    """Add, update and disable staff from a spreadsheet; any bad row rejects the whole file."""
+    """Add and update staff from a spreadsheet (disable the missing only when asked); any bad row rejects the file."""
     args = parse_args(ImportQuery())
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -69,7 +72,7 @@ def import_directory():
     if len(data) > MAX_IMPORT_BYTES:
         raise ApiError(413, "payload_too_large", "文件过大（上限 5 MB）", "The file is larger than 5 MB")
     plan = import_roster(upload.filename, data, actor=current_user(), dry_run=args["dry_run"],
-                         scope_code=args["scope"], disable_missing=args["disable_missing"])
+                         scope_code=args.get("scope"), disable_missing=args["disable_missing"])
     body = ImportOut().dump({**plan.to_dict(), "dry_run": args["dry_run"] or bool(plan.errors)})
     if plan.errors and not args["dry_run"]:
         raise ApiError(422, "import_rejected", "文件中有错误行，未做任何修改", "Rows have errors; nothing was changed",
@@ -86,7 +89,7 @@ def sync_directory():
     from app.wecom.directory import sync_directory_job
 
     args = parse_args(SyncQuery())
-    handle = sync_directory_job.delay(args["dry_run"])
+    handle = sync_directory_job.delay(args["dry_run"], args["disable_imported"])
     status = handle.get_status()
     result = handle.result if getattr(handle, "is_finished", False) else None
     return jsonify({"job_id": handle.id, "status": str(status), "result": result}), 202

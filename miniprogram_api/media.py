@@ -11,8 +11,7 @@ from app.errors import ApiError
 from app.extensions import db
 from app.models.attachment import Attachment
 from app.schemas import several
-from app.services import media, photos
-from app.services.scope import in_scope
+from app.services import attachments, media, photos
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
 
@@ -49,16 +48,15 @@ class ReleaseIn(Schema):
     released = fields.Boolean(load_default=True)
 
 
-def load_attachment(attachment_id: int) -> Attachment:
-    """The attachment if the caller may see it: in scope of its record, or its own upload."""
+def load_attachment(attachment_id: int, *, edit: bool = False) -> Attachment:
+    """The attachment if the caller may read (or, with edit, black out and release) a record holding it."""
     user = current_user()
     att = db.session.get(Attachment, attachment_id)
-    allowed = att is not None and (
-        (att.org_path is not None and in_scope(user, att.org_path))
-        or (att.org_path is None and att.uploader_id == user.id)
-    )
-    if not allowed:
+    if att is None or not attachments.may_read(user, att):
         raise ApiError(404, "attachment_not_found", "照片不存在", "No such photo")
+    if edit and not attachments.may_edit(user, att):
+        raise ApiError(403, "photo_edit_forbidden", "只有经办单位可以遮挡或公开照片",
+                       "Only the handling or dispatching unit may black out or release this photo")
     return att
 
 
@@ -111,10 +109,10 @@ def attachment_thumb(attachment_id: int):
 
 @bp.post("/attachments/<int:attachment_id>/redactions")
 @doc("Black out areas (faces, number plates) before release", tags=("media",), body=RedactIn,
-     response=AttachmentOut, errors=(404, 409))
+     response=AttachmentOut, errors=(403, 404, 409))
 def redact_attachment(attachment_id: int):
     """Add black rectangles; the display copy and thumbnail are re-rendered at once."""
-    att = load_attachment(attachment_id)
+    att = load_attachment(attachment_id, edit=True)
     args = parse_json(RedactIn())
     photos.redact(att, args["areas"], current_user())
     db.session.commit()
@@ -122,10 +120,11 @@ def redact_attachment(attachment_id: int):
 
 
 @bp.delete("/attachments/<int:attachment_id>/redactions")
-@doc("Remove black-out areas (only before release)", tags=("media",), response=AttachmentOut, errors=(404, 409))
+@doc("Remove black-out areas (only before release)", tags=("media",), response=AttachmentOut,
+     errors=(403, 404, 409))
 def clear_attachment_redactions(attachment_id: int):
     """Undo the black-out areas of an unreleased photo."""
-    att = load_attachment(attachment_id)
+    att = load_attachment(attachment_id, edit=True)
     photos.clear_redactions(att, current_user())
     db.session.commit()
     return jsonify(att.to_dict())
@@ -133,10 +132,10 @@ def clear_attachment_redactions(attachment_id: int):
 
 @bp.post("/attachments/<int:attachment_id>/release")
 @doc("Release a photo to the public tracking page (or withdraw it with released=false)", tags=("media",),
-     body=ReleaseIn, response=AttachmentOut, errors=(404, 409))
+     body=ReleaseIn, response=AttachmentOut, errors=(403, 404, 409))
 def release_attachment(attachment_id: int):
     """Only released photos ever appear on public pages."""
-    att = load_attachment(attachment_id)
+    att = load_attachment(attachment_id, edit=True)
     args = parse_json(ReleaseIn()) if request.get_data() else {"released": True}
     photos.release(att, current_user(), args["released"])
     db.session.commit()

@@ -12,14 +12,26 @@ from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgUnit
 from app.models.place import Place, PlacePosterBatch
+from app.models.users import Role
 from app.schemas import several
 from app.services import audit, media, places, posters
 from app.services.after_commit import delay_after_commit
-from app.services.scope import ensure_in_scope, in_scope, scoped
+from app.services.scope import admin_scope_clause, in_admin_scope, in_scope, scope_clause
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
 
-PLACE_ADMIN_ROLES = ("operator", "manager", "admin")
+# Places are managed by the business side (operators and managers in scope) and by the system admin,
+# whose administrative scope covers places but no business data (三员分立).
+PLACE_ADMIN_ROLES = ("operator", "manager")
+
+
+def _may_see(user, path: str, *roles: str) -> bool:
+    return in_scope(user, path, *roles) or in_admin_scope(user, path, Role.ADMIN)
+
+
+def _ensure_may_see(user, path: str, *roles: str) -> None:
+    if not _may_see(user, path, *roles):
+        raise ApiError(403, "out_of_scope", "该记录不在您的数据范围内", "This record is outside your data scope")
 
 
 class PlaceIn(Schema):
@@ -79,7 +91,7 @@ def _staff_place(code: str, *roles: str) -> Place:
     place = places.get_place(code)
     if place is None:
         raise ApiError(404, "place_not_found", "地点不存在", "No such place")
-    ensure_in_scope(current_user(), place.org_path, *roles)
+    _ensure_may_see(current_user(), place.org_path, *roles)
     return place
 
 
@@ -91,7 +103,7 @@ def create_place():
     args = parse_json(PlaceIn())
     user = current_user()
     unit = _unit(args.pop("org_unit"))
-    ensure_in_scope(user, unit.path, *PLACE_ADMIN_ROLES)
+    _ensure_may_see(user, unit.path, *PLACE_ADMIN_ROLES)
     place = places.create_place(org_unit=unit, created_by=user, **args)
     audit.record("place.create", target_type="place", target_id=place.code,
                  detail={"name": place.name, "org_unit": unit.code})
@@ -104,7 +116,9 @@ def create_place():
 def list_places():
     """Places in the caller's scope, filtered by unit, kind, text, active."""
     args = parse_args(PlaceQuery())
-    stmt = scoped(select(Place), Place.org_path, current_user()).order_by(Place.org_path, Place.name, Place.id)
+    user = current_user()
+    visible = or_(scope_clause(Place.org_path, user), admin_scope_clause(Place.org_path, user, Role.ADMIN))
+    stmt = select(Place).where(visible).order_by(Place.org_path, Place.name, Place.id)
     if "org_unit" in args:
         stmt = stmt.where(Place.org_path.startswith(_unit(args["org_unit"]).path, autoescape=True))
     if "kind" in args:
@@ -211,7 +225,7 @@ def create_poster_batch():
     args = parse_json(PosterBatchIn())
     user = current_user()
     unit = _unit(args["org_unit"])
-    ensure_in_scope(user, unit.path, *PLACE_ADMIN_ROLES)
+    _ensure_may_see(user, unit.path, *PLACE_ADMIN_ROLES)
     batch = PlacePosterBatch(org_unit=unit, org_unit_id=unit.id, format=args["format"], status="queued",
                              requested_by_id=user.id, total=len(posters.street_places(unit)))
     db.session.add(batch)
@@ -226,7 +240,7 @@ def create_poster_batch():
 
 def _batch(batch_id: int) -> PlacePosterBatch:
     batch = db.session.get(PlacePosterBatch, batch_id)
-    if batch is None or not in_scope(current_user(), batch.org_unit.path):
+    if batch is None or not _may_see(current_user(), batch.org_unit.path):
         raise ApiError(404, "poster_batch_not_found", "海报打包任务不存在", "No such poster batch")
     return batch
 

@@ -10,8 +10,8 @@ from app.auth import current_user
 from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgUnit
-from app.models.users import Membership, User
-from app.services.scope import ensure_in_scope, scope_clause
+from app.models.users import Membership, Role, User
+from app.services.scope import admin_scope_clause, in_admin_scope, in_scope, scope_clause
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
 from miniprogram_api.schemas import UserOut, UserPage, UserQuery
@@ -22,20 +22,21 @@ _user_out = UserOut()
 @bp.get("/users")
 @doc("Staff within my data scope (mobile numbers masked)", tags=("org",), query=UserQuery, response=UserPage)
 def list_users():
-    """Staff who hold a role somewhere inside my subtrees."""
+    """Staff who hold a role somewhere inside my subtrees (the security admin's: where they manage people)."""
     args = parse_args(UserQuery())
     me = current_user()
-    in_scope = select(Membership.id).join(OrgUnit).where(
-        Membership.user_id == User.id, scope_clause(OrgUnit.path, me))
+    visible = or_(scope_clause(OrgUnit.path, me), admin_scope_clause(OrgUnit.path, me, Role.SECURITY_ADMIN))
+    held = select(Membership.id).join(OrgUnit).where(Membership.user_id == User.id, visible)
     if "unit" in args:
         unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == args["unit"])).scalar_one_or_none()
         if unit is None:
             raise ApiError(404, "org_unit_not_found", "单位不存在", "No such org unit")
-        ensure_in_scope(me, unit.path)
-        in_scope = in_scope.where(OrgUnit.path.startswith(unit.path))
+        if not (in_scope(me, unit.path) or in_admin_scope(me, unit.path, Role.SECURITY_ADMIN)):
+            raise ApiError(403, "out_of_scope", "该记录不在您的数据范围内", "This record is outside your data scope")
+        held = held.where(OrgUnit.path.startswith(unit.path))
     if "role" in args:
-        in_scope = in_scope.where(Membership.role == args["role"])
-    stmt = select(User).where(exists(in_scope)).order_by(User.wecom_userid)
+        held = held.where(Membership.role == args["role"])
+    stmt = select(User).where(exists(held)).order_by(User.wecom_userid)
     if "q" in args:
         stmt = stmt.where(or_(User.name.contains(args["q"]), User.wecom_userid.contains(args["q"])))
     return jsonify(paginate(stmt, args["page"], args["per_page"], lambda u: _user_out.dump(u.to_public())))

@@ -58,6 +58,15 @@ class ApprovalOut(Schema):
     created_at = fields.DateTime()
 
 
+class ActionOptionOut(Schema):
+    action, label = several(fields.String, 2)
+    side = fields.String(metadata={"description": "handler 承办单位 | dispatcher 派单单位 | manager 上级单位负责人"})
+    side_label = fields.String()
+    allowed = fields.Boolean(metadata={"description": "whether you may take it now"})
+    reason = fields.String(allow_none=True, metadata={"description": "not_your_side | acted_this_round"})
+    reason_label = fields.String(allow_none=True)
+
+
 class WorkItemDetail(WorkItemOut):
     description, address = fields.String(), fields.String(allow_none=True)
     lat, lng = several(fields.Float, 2, allow_none=True)
@@ -65,7 +74,10 @@ class WorkItemDetail(WorkItemOut):
     reporter = fields.Dict(allow_none=True, metadata={"description": "masked unless ?reveal=reporter (audited)"})
     result, satisfaction = several(fields.String, 2, allow_none=True)
     first_contact_at, closed_at = several(fields.DateTime, 2, allow_none=True)
-    limits, allowed_actions = fields.Dict(), fields.List(fields.String())
+    limits = fields.Dict()
+    allowed_actions = fields.List(fields.String(), metadata={"description": "what you may do now"})
+    actions = fields.List(fields.Nested(ActionOptionOut), metadata={
+        "description": "every action the state allows: who may take it, and whether you may (and why not)"})
     timeline = fields.List(fields.Nested(EventOut))
     approvals = fields.List(fields.Nested(ApprovalOut))
 
@@ -202,7 +214,7 @@ def dump_detail(item: WorkItem, user: User, reveal: bool = False) -> dict:
         "satisfaction": item.satisfaction, "first_contact_at": item.first_contact_at, "closed_at": item.closed_at,
         "limits": {**wf.limits_for(item.source_tool, item.category, item.limit_kind).to_dict(),
                    "extension_days": item.extension_days},
-        "allowed_actions": wf.allowed_actions(item, user),
+        "allowed_actions": wf.allowed_actions(item, user), "actions": wf.action_options(item, user),
         "timeline": [dump_event(ev) for ev in item.events],
         "approvals": [dump_approval(a) for a in item.approvals],
     }

@@ -22,6 +22,7 @@ from app.extensions import db
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_FIELD_KEY = "test-field-key-of-its-own"
 REQUIRE_SERVICES = os.environ.get("CI") == "true" or os.environ.get("TOOLBOX_REQUIRE_SERVICES") == "1"
 
 
@@ -71,11 +72,21 @@ def config_for_tests(tmp_path) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
+        "FIELD_ENCRYPTION_KEYS": [TEST_FIELD_KEY],
         "SQLALCHEMY_DATABASE_URI": PG_URL if USE_POSTGRES else f"sqlite:///{tmp_path / 'test.db'}",
         "REDIS_URL": REDIS_URL if USE_REDIS else None,
         "JOB_RETRY_INTERVALS": [0, 0],
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     }
+
+
+def process_env(app, **extra) -> dict:
+    """The environment for a separate process (flask CLI, RQ worker) on the test app's servers and keys."""
+    import os as _os
+
+    return {**_os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": app.config["REDIS_URL"] or "", "SECRET_KEY": app.config["SECRET_KEY"],
+            "FIELD_ENCRYPTION_KEYS": ",".join(app.config["FIELD_ENCRYPTION_KEYS"]), "FLASK_APP": "wsgi", **extra}
 
 
 def reset_schema(app) -> None:

@@ -30,7 +30,7 @@ CSV = HEADER + (
 
 
 def test_dry_run_lists_changes_and_writes_nothing(app, client, district, auth):
-    res = upload(client, auth, CSV, query="?dry_run=1&scope=JA01G01")
+    res = upload(client, auth, CSV, query="?dry_run=1&disable_missing=1&scope=JA01G01")
     assert res.status_code == 200, res.get_json()
     body = res.get_json()
     assert body["dry_run"] is True
@@ -47,7 +47,7 @@ def test_dry_run_lists_changes_and_writes_nothing(app, client, district, auth):
 
 
 def test_import_adds_updates_and_disables_within_scope(app, client, district, auth):
-    res = upload(client, auth, CSV, query="?scope=JA01G01")
+    res = upload(client, auth, CSV, query="?disable_missing=1&scope=JA01G01")
     assert res.status_code == 200, res.get_json()
     with app.app_context():
         new = _user("ja01g01-new")
@@ -62,7 +62,7 @@ def test_import_adds_updates_and_disables_within_scope(app, client, district, au
             AuditLog.action.like("directory.%"))).scalars())
         assert actions == ["directory.import", "directory.user.create", "directory.user.disable",
                            "directory.user.update"]
-    again = upload(client, auth, CSV, query="?scope=JA01G01").get_json()
+    again = upload(client, auth, CSV, query="?disable_missing=1&scope=JA01G01").get_json()
     assert (again["created"], again["updated"], again["disabled"]) == (0, 0, 0)
 
 
@@ -131,24 +131,48 @@ def test_import_refuses_granting_a_second_admin_role_to_an_existing_admin(app, c
     assert upload(client, auth, content, query="?disable_missing=0").status_code == 422
 
 
-def test_importer_is_never_disabled_by_their_own_file(app, client, district, auth):
+def test_an_import_keeps_everyone_missing_from_the_file_by_default(app, client, district, auth):
     res = upload(client, auth, HEADER + "ja01g01-worker,江宁网格员01,,JA01G01,worker\n")
-    assert res.status_code == 200
+    assert res.status_code == 200 and res.get_json()["disabled"] == 0
     with app.app_context():
-        assert _user("ja-secadmin").active is True
-        assert _user("ja-admin").active is False
+        assert db.session.query(User).filter(User.active.is_(False)).count() == 0
+
+
+def test_disabling_the_missing_needs_an_explicit_scope(client, district, auth):
+    res = upload(client, auth, CSV, query="?disable_missing=1")
+    assert res.status_code == 422 and res.get_json()["error"]["code"] == "scope_required"
+
+
+def test_a_district_wide_disabling_import_spares_the_importer_and_the_three_admins(app, client, district, auth):
+    res = upload(client, auth, HEADER + "ja01g01-worker,江宁网格员01,,JA01G01,worker\n",
+                 query="?disable_missing=1&scope=JA&dry_run=1")
+    body = res.get_json()
+    assert body["disabled"] > 100
+    disabled = {c["userid"] for c in body["changes"] if c["action"] == "disable"}
+    assert not disabled & {"ja-secadmin", "ja-admin", "ja-auditor"}
+    assert any("ja-admin" in note and "kept active" in note for note in body["notes"])
+    upload(client, auth, HEADER + "ja01g01-worker,江宁网格员01,,JA01G01,worker\n", query="?disable_missing=1&scope=JA")
+    with app.app_context():
+        assert all(_user(u).active for u in ("ja-secadmin", "ja-admin", "ja-auditor", "ja01g01-worker"))
+        assert _user("ja-operator").active is False
 
 
 def test_cli_import_with_dry_run(app, runner, district, tmp_path):
     path = tmp_path / "staff.csv"
     path.write_text(CSV, encoding="utf-8")
-    result = runner.invoke(args=["toolbox", "import-directory", str(path), "--dry-run", "--scope", "JA01G01"])
+    result = runner.invoke(args=["toolbox", "import-directory", str(path), "--dry-run", "--disable-missing",
+                                 "--scope", "JA01G01"])
     assert result.exit_code == 0, result.output
-    assert "1 created, 1 updated, 1 disabled" in result.output
+    assert result.output.splitlines()[0].startswith("1 new, 1 changed, 1 disabled")  # the counts come first
+    assert "[dry run: nothing written]" in result.output.splitlines()[0]
     with app.app_context():
         assert _user("ja01g01-new") is None
-    result = runner.invoke(args=["toolbox", "import-directory", str(path), "--scope", "JA01G01"])
+    refused = runner.invoke(args=["toolbox", "import-directory", str(path), "--disable-missing"])
+    assert refused.exit_code == 2 and "--scope" in refused.output
+    result = runner.invoke(args=["toolbox", "import-directory", str(path)])
     assert result.exit_code == 0, result.output
+    assert result.output.startswith("1 new, 1 changed, 0 disabled")
     with app.app_context():
-        assert _user("ja01g01-new") is not None
+        assert _user("ja01g01-new").origin == "import"
+        assert _user("ja01g01c01-worker").active is True
 

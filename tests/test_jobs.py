@@ -1,6 +1,5 @@
 """Jobs: one helper, named queues, real RQ workers with Redis, retries ending in the failed registry."""
 
-import os
 import subprocess
 import sys
 
@@ -14,7 +13,7 @@ from app.extensions import db
 from app.jobs import PERIODIC_JOBS, InlineJob, get_queue, periodic, schedule_due_jobs
 from app.models import AuditLog
 from tests import jobs_for_tests
-from tests.fixtures import REDIS_URL, needs_redis
+from tests.fixtures import REDIS_URL, needs_redis, process_env
 
 
 def markers() -> list[str]:
@@ -53,8 +52,7 @@ def test_failing_job_is_retried_then_kept_in_the_failed_registry(ctx, app):
 @needs_redis
 def test_a_separate_worker_process_runs_jobs_with_the_app_built_from_the_environment(ctx, app):
     jobs_for_tests.write_marker.delay("from-process")
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": REDIS_URL,
-           "SECRET_KEY": app.config["SECRET_KEY"], "FLASK_APP": "wsgi"}
+    env = process_env(app, REDIS_URL=REDIS_URL)
     result = subprocess.run([sys.executable, "-m", "flask", "toolbox", "worker", "default", "--burst"],
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

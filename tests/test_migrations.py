@@ -88,3 +88,34 @@ def test_autogenerate_sees_one_chain_at_a_time(make_app, tmp_path, chain):
         for path in created:
             path.unlink()
     assert created == []
+
+
+def test_upgrade_keeps_photos_readable_by_linking_them_to_their_records(make_app, tmp_path):
+    """Photos held before attachment_link existed are linked to their records by the upgrade."""
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'old.db'}")
+    with app.app_context():
+        upgrade(revision="42204f6516e9")
+        now = "2026-11-01 08:00:00"
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO org_unit (id, code, name, level, path, sort_order, created_at, updated_at) "
+                              "VALUES (1, 'JA', '静安', 'district', '/JA/', 0, :t, :t)"), {"t": now})
+            for att_id in (7, 8):
+                conn.execute(text(
+                    "INSERT INTO attachment (id, sha256, original_key, content_type, format, size, width, height, "
+                    "status, redactions, released, public_token, org_path, created_at, updated_at) VALUES "
+                    "(:id, 'x', 'k', 'image/jpeg', 'JPEG', 1, 1, 1, 'ready', '[]', 0, :tok, '/JA/', :t, :t)"),
+                    {"id": att_id, "tok": f"tok{att_id}", "t": now})
+            conn.execute(text(
+                "INSERT INTO work_item (id, number, source_tool, source_type, source_id, category, category_name, "
+                "limit_kind, title, description, photo_ids, priority, state, org_unit_id, org_path, "
+                "dispatch_unit_id, dispatch_path, stage_seq, close_days, extension_days, close_due_at, overdue, "
+                "supervised, last_action_at, version, created_at, updated_at) VALUES (3, 'JA-2026-000003', 't', "
+                "'r', '1', 'c', 'c', 'ordinary', 'x', '', '[7, 8, 99]', 'normal', 'dispatched', 1, '/JA/', 1, "
+                "'/JA/', 0, 5, 0, :t, 0, 0, :t, 1, :t, :t)"), {"t": now})
+        upgrade(revision="heads")
+        with db.engine.connect() as conn:
+            links = conn.execute(text("SELECT attachment_id, holder_kind, holder_id FROM attachment_link "
+                                      "ORDER BY attachment_id")).all()
+            limit_kind = conn.execute(text("SELECT limit_kind FROM work_item WHERE id = 3")).scalar_one()
+        assert [tuple(row) for row in links] == [(7, "work_item", "3"), (8, "work_item", "3")]
+        assert limit_kind == "5 working days"  # the kinds of time limit are named by what they are

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from app.extensions import db
 from app.models.search import SearchDoc
 from app.services import search
 from app.signals import SearchableRecord, searchable_saved
-from tests.fixtures import REDIS_URL, needs_redis
+from tests.fixtures import REDIS_URL, needs_redis, process_env
 from toolbox.registry import Manifest, Tool
 
 GRID = "/JA/JA01/JA01G01/"
@@ -132,8 +131,7 @@ def test_reindex_command_follows_the_job_until_a_worker_has_run_it(app, tmp_path
 
     from app.jobs import get_queue
 
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": REDIS_URL,
-           "INSTANCE_PATH": str(tmp_path), "FLASK_APP": "wsgi"}
+    env = process_env(app, REDIS_URL=REDIS_URL, INSTANCE_PATH=str(tmp_path))
     command = subprocess.Popen([sys.executable, "-m", "flask", "toolbox", "reindex"], env=env, text=True,
                                cwd=Path(__file__).resolve().parent.parent,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -20,5 +20,5 @@ __all__ = [
     "SEPARATED_ADMIN_ROLES", "SeparationOfDutiesError", "ToolSetting", "User",
     "WeComCallbackEvent",
 ]
-from app.models.attachment import Attachment  # noqa: E402,F401 - issue 5
+from app.models.attachment import Attachment, AttachmentLink  # noqa: E402,F401 - issue 5
 from app.models.place import Place, PlacePosterBatch  # noqa: E402,F401 - issue 5

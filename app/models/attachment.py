@@ -3,6 +3,10 @@
 The original is kept privately by content hash; an RQ job on the `media` queue makes the
 display copy (EXIF stripped, oriented, ≤ PHOTO_MAX_SIDE px) and a thumbnail. A photo is shown
 to the public only after staff release it, optionally with areas blacked out first.
+
+Who may read a photo is not stored on it: an AttachmentLink names each record that holds it (a
+work item, a tool's inspection or report), and app.services.attachments asks that record's own
+read rule (see there).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import UTCDateTime, db
@@ -52,9 +56,8 @@ class Attachment(TimestampMixin, db.Model):
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     # Unguessable handle for the public URL of a released photo.
     public_token: Mapped[str] = mapped_column(String(32), unique=True, default=_public_token)
+    # Until a record holds the photo, only its uploader may see it.
     uploader_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
-    # Scope of the record the photo belongs to (set when attached); None = only the uploader.
-    org_path: Mapped[str | None] = mapped_column(String(255), index=True)
 
     @property
     def is_ready(self) -> bool:
@@ -71,3 +74,18 @@ class Attachment(TimestampMixin, db.Model):
             "thumbnail_url": f"/api/v1/attachments/{self.id}/thumb.jpg",
             "public_url": f"/h5/photos/{self.public_token}.jpg" if self.released else None,
         }
+
+
+class AttachmentLink(db.Model):
+    """One record holding one photo: the record's table and primary key (kept by app.services.attachments)."""
+
+    __tablename__ = "attachment_link"
+    __table_args__ = (
+        UniqueConstraint("attachment_id", "holder_kind", "holder_id"),
+        Index("ix_attachment_link_holder", "holder_kind", "holder_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachment.id", ondelete="CASCADE"), index=True)
+    holder_kind: Mapped[str] = mapped_column(String(64))  # the holding record's table name
+    holder_id: Mapped[str] = mapped_column(String(64))

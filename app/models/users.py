@@ -26,6 +26,9 @@ class User(TimestampMixin, db.Model):
     mobile: Mapped[str | None] = mapped_column(EncryptedString())
     position: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Where the person was first added: wecom (directory sync), import (a spreadsheet), seed, cli.
+    # Directory sync leaves people from an import alone unless told otherwise.
+    origin: Mapped[str | None] = mapped_column(String(16))
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin")

@@ -24,6 +24,7 @@ from app.extensions import db
 from app.models.org import OrgUnit
 from app.models.users import SEPARATED_ADMIN_ROLES, Membership, Role, User
 from app.services import audit
+from app.services.scope import ensure_in_admin_scope, in_admin_scope
 
 
 def separated_roles_held(roles: Iterable[str]) -> set[str]:
@@ -68,6 +69,7 @@ class RosterPlan:
     unchanged: int = 0
     errors: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    kept_admins: list[str] = field(default_factory=list)
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -122,12 +124,19 @@ def plan_roster(people: list[PersonSpec], *, departed: Callable[[User], bool]) -
             plan.unchanged += 1
     for userid, user in users.items():
         if userid not in seen and user.active and departed(user):
+            if separated_roles_held(m.role for m in user.memberships):
+                plan.kept_admins.append(userid)  # missing from a source never disables the three admins
+                continue
             plan.changes.append(Change(userid, "disable", {"active": [True, False]}))
+    if plan.kept_admins:
+        plan.notes.append("holders of admin, security_admin or audit_admin missing from the source are kept active: "
+                          + ", ".join(sorted(plan.kept_admins)))
     return plan
 
 
 def apply_plan(plan: RosterPlan, people: list[PersonSpec], *, source: str, actor=None) -> None:
-    """Write the plan (caller commits): create, update, disable, each audited."""
+    """Write the plan (caller commits): create, update, disable, each audited. Created users remember
+    their source (User.origin: "wecom" or "import")."""
     specs = {p.userid: p for p in people}
     units = {u.code: u for u in db.session.execute(select(OrgUnit)).scalars()}
     users = {u.wecom_userid: u for u in db.session.execute(select(User)).scalars()}
@@ -136,7 +145,7 @@ def apply_plan(plan: RosterPlan, people: list[PersonSpec], *, source: str, actor
         user = users.get(change.userid)
         if change.action == "create":
             user = User(wecom_userid=spec.userid, name=spec.name, mobile=spec.mobile, position=spec.position,
-                        active=True)
+                        active=True, origin=source)
             for unit_code, role in sorted(spec.memberships or set()):
                 user.memberships.append(Membership(org_unit=units[unit_code], role=role))
             db.session.add(user)
@@ -260,8 +269,6 @@ def _xlsx_rows(data: bytes) -> list[list]:
 
 def parse_roster(rows: list[tuple[int, dict]], *, actor: User | None) -> tuple[list[PersonSpec], list[dict]]:
     """Validate rows into people (a person may span rows, one membership each); row-numbered errors."""
-    from app.services.scope import in_scope
-
     units = {u.code: u for u in db.session.execute(select(OrgUnit)).scalars()}
     people: dict[str, PersonSpec] = {}
     errors: list[dict] = []
@@ -279,7 +286,7 @@ def parse_roster(rows: list[tuple[int, dict]], *, actor: User | None) -> tuple[l
         unit = units.get(cells.get("unit_code", ""))
         if unit is None:
             problems["unit_code"] = f"单位编码不存在 (no org unit {cells.get('unit_code', '')!r})"
-        elif actor is not None and not in_scope(actor, unit.path, Role.SECURITY_ADMIN):
+        elif actor is not None and not in_admin_scope(actor, unit.path, Role.SECURITY_ADMIN):
             problems["unit_code"] = "不在您的管理范围内 (outside your data scope)"
         raw_role = cells.get("role", "")
         role = ROLE_ALIASES.get(raw_role) or (raw_role.lower() if raw_role.lower() in {r.value for r in Role} else None)
@@ -308,21 +315,29 @@ def parse_roster(rows: list[tuple[int, dict]], *, actor: User | None) -> tuple[l
     return list(people.values()), errors
 
 
-def import_roster(filename: str, data: bytes, *, actor: User | None, dry_run: bool, scope_code: str = "JA",
-                  disable_missing: bool = True) -> RosterPlan:
-    """Import a staff spreadsheet. Users absent from it whose roles all lie in scope_code's subtree are
-    disabled (unless disable_missing is off); the importing person is never disabled by their own file.
-    Any bad row fails the whole import (nothing changes) with row-numbered errors."""
-    scope = db.session.execute(select(OrgUnit).where(OrgUnit.code == scope_code)).scalar_one_or_none()
-    if scope is None:
-        raise ApiError(422, "org_unit_not_found", "范围单位不存在", f"No org unit {scope_code!r}")
-    if actor is not None:
-        from app.services.scope import ensure_in_scope
-        ensure_in_scope(actor, scope.path, Role.SECURITY_ADMIN)
+def import_roster(filename: str, data: bytes, *, actor: User | None, dry_run: bool, scope_code: str | None = None,
+                  disable_missing: bool = False) -> RosterPlan:
+    """Import a staff spreadsheet: add and update the people in it, and keep everyone else.
+
+    Only with disable_missing and an explicit scope_code are users absent from the file disabled, and only
+    those whose roles all lie in that unit's subtree; never the importing person, never a holder of the
+    three admin roles. Any bad row fails the whole import (nothing changes) with row-numbered errors."""
+    if disable_missing and not scope_code:
+        raise ApiError(422, "scope_required", "停用名单外人员时须指定范围单位（scope）",
+                       "disable_missing needs an explicit scope: the unit whose subtree the file covers",
+                       fields={"scope": ["必填 Required with disable_missing."]})
+    scope = None
+    if scope_code:
+        scope = db.session.execute(select(OrgUnit).where(OrgUnit.code == scope_code)).scalar_one_or_none()
+        if scope is None:
+            raise ApiError(422, "org_unit_not_found", "范围单位不存在", f"No org unit {scope_code!r}")
+        if actor is not None:
+            ensure_in_admin_scope(actor, scope.path, Role.SECURITY_ADMIN)
     people, errors = parse_roster(read_rows(filename, data), actor=actor)
 
     def departed(user: User) -> bool:
-        if not disable_missing or (actor is not None and user.id == actor.id) or not user.memberships:
+        if scope is None or not disable_missing or (actor is not None and user.id == actor.id) \
+                or not user.memberships:
             return False
         return all(m.org_unit.path.startswith(scope.path) for m in user.memberships)
 
@@ -331,7 +346,8 @@ def import_roster(filename: str, data: bytes, *, actor: User | None, dry_run: bo
     if actor is not None and disable_missing:
         plan.notes.append("the importing user is never disabled by their own import")
     source = "import"
-    detail = {"file": filename, "dry_run": dry_run, "scope": scope.code, "disable_missing": disable_missing,
+    detail = {"file": filename, "dry_run": dry_run, "scope": scope.code if scope else None,
+              "disable_missing": disable_missing,
               **plan.summary()}
     if errors:
         db.session.rollback()

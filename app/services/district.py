@@ -52,7 +52,7 @@ def seed(with_demo_users: bool = True) -> SeedResult:
             if spec.userid in users:
                 continue
             user = User(wecom_userid=spec.userid, name=spec.name, mobile=spec.mobile, position=spec.position,
-                        active=True)
+                        active=True, origin="seed")
             user.memberships.append(Membership(org_unit=existing[spec.unit_code], role=spec.role))
             db.session.add(user)
             users[spec.userid] = user

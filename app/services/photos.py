@@ -26,9 +26,8 @@ from app.extensions import db
 from app.jobs import job
 from app.models.attachment import Attachment, AttachmentStatus
 from app.models.base import utcnow
-from app.services import audit, media
+from app.services import attachments, audit, media
 from app.services.after_commit import delay_after_commit
-from app.services.scope import in_scope
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +86,7 @@ def _pixel_bomb(width: int, height: int, max_pixels: int) -> ApiError:
                     "The image has too many pixels", width=width, height=height, max_pixels=max_pixels)
 
 
-def accept_upload(file_storage, *, uploader_id: int | None = None, org_path: str | None = None) -> Attachment:
+def accept_upload(file_storage, *, uploader_id: int | None = None) -> Attachment:
     """Validate and store an uploaded photo; queue its cleaning on the `media` queue.
 
     Adds the Attachment to the session (the caller commits); the job is queued after commit.
@@ -102,7 +101,7 @@ def accept_upload(file_storage, *, uploader_id: int | None = None, org_path: str
     att = Attachment(
         sha256=digest, original_key=key, filename=(getattr(file_storage, "filename", None) or None),
         content_type=content_type, format=fmt, size=len(data), width=width, height=height,
-        status=AttachmentStatus.PENDING, redactions=[], uploader_id=uploader_id, org_path=org_path,
+        status=AttachmentStatus.PENDING, redactions=[], uploader_id=uploader_id,
     )
     db.session.add(att)
     db.session.flush()
@@ -220,23 +219,21 @@ def release(att: Attachment, actor, released: bool = True) -> Attachment:
     return att
 
 
-def bind_photos(photo_ids: Iterable[int], actor, org_path: str) -> list[int]:
+def bind_photos(photo_ids: Iterable[int], actor) -> list[int]:
     """Check photos a staff member attaches to a record; return their ids (422 naming unknown ones).
 
-    Each must be an upload of the actor's not yet bound to a record, or one inside their scope.
-    An unbound upload is bound to the record's scope, so colleagues who see the record see it too.
+    Each must be the actor's own upload or a photo they may already see. Storing the ids on a record
+    declared with attachments.holds_photos() is what binds them: from then on the photo is read by
+    whoever may read that record.
     """
-    ids = list(dict.fromkeys(photo_ids))
+    ids = list(dict.fromkeys(int(i) for i in photo_ids))
     if not ids:
         return []
-    found = {a.id: a for a in db.session.execute(select(Attachment).where(Attachment.id.in_(ids))).scalars()}
-    usable = {i for i, a in found.items()
-              if (a.org_path is None and a.uploader_id == actor.id) or (a.org_path and in_scope(actor, a.org_path))}
+    with db.session.no_autoflush:  # called while the holding record is being built: do not flush it half-made
+        found = db.session.execute(select(Attachment).where(Attachment.id.in_(ids))).scalars().all()
+        usable = {a.id for a in found if attachments.may_read(actor, a)}
     missing = [i for i in ids if i not in usable]
     if missing:
         raise ApiError(422, "photo_not_found", "照片不存在或未上传成功，请重新上传", "Unknown photo ids",
                        photo_ids=missing)
-    for i in ids:
-        if found[i].org_path is None:
-            found[i].org_path = org_path
     return ids

@@ -82,8 +82,11 @@ def _map_departments(departments: list[dict], report: SyncReport) -> dict[int, O
     return by_dept
 
 
-def sync_directory(*, dry_run: bool = False, actor=None) -> SyncReport:
-    """Pull WeCom's directory and bring our users in line with it (see the module docstring)."""
+def sync_directory(*, dry_run: bool = False, actor=None, disable_imported: bool = False) -> SyncReport:
+    """Pull WeCom's directory and bring our users in line with it (see the module docstring).
+
+    People who came from a spreadsheet import (User.origin == "import") and are missing from WeCom are
+    kept unless disable_imported: an import is often exactly the staff WeCom does not list yet."""
     client = get_client()
     departments = client.list_departments()
     report = SyncReport(plan=RosterPlan(), departments=len(departments), dry_run=dry_run)
@@ -112,13 +115,23 @@ def sync_directory(*, dry_run: bool = False, actor=None) -> SyncReport:
                                  position=m.get("position") or None, memberships=memberships, active=active))
     visible_unit_ids = {by_dept[d["id"]].id for d in departments if d["id"] in by_dept}
 
+    kept_imported: list[str] = []
+
     def departed(user: User) -> bool:
-        return bool(user.memberships) and all(m.org_unit_id in visible_unit_ids for m in user.memberships)
+        covered = bool(user.memberships) and all(m.org_unit_id in visible_unit_ids for m in user.memberships)
+        if covered and user.origin == "import" and not disable_imported:
+            kept_imported.append(user.wecom_userid)
+            return False
+        return covered
 
     report.plan = plan_roster(people, departed=departed)
+    if kept_imported:
+        report.plan.notes.append(f"{len(kept_imported)} people from a spreadsheet import are not in WeCom and were "
+                                 "kept (disable_imported to disable them): " + ", ".join(sorted(kept_imported)))
     detail = {"dry_run": dry_run, **report.plan.summary(), "departments": report.departments,
               "mapped_now": len(report.mapped_now), "unmapped": len(report.unmapped),
-              "unplaced": len(report.unplaced)}
+              "unplaced": len(report.unplaced), "disable_imported": disable_imported,
+              "kept_imported": len(kept_imported)}
     if dry_run:
         db.session.rollback()
         audit.record("directory.sync", outcome="dry_run", detail=detail, actor=actor)
@@ -133,10 +146,11 @@ def sync_directory(*, dry_run: bool = False, actor=None) -> SyncReport:
     return report
 
 
-def sync_directory_or_audit_failure(*, dry_run: bool = False, actor=None) -> SyncReport:
+def sync_directory_or_audit_failure(*, dry_run: bool = False, actor=None, disable_imported: bool = False
+                                    ) -> SyncReport:
     """sync_directory, with a WeCom failure audited (errcode and errmsg kept) before it is raised."""
     try:
-        return sync_directory(dry_run=dry_run, actor=actor)
+        return sync_directory(dry_run=dry_run, actor=actor, disable_imported=disable_imported)
     except WeComError as err:
         db.session.rollback()
         audit.record("directory.sync", outcome="failed", detail={"dry_run": dry_run, **err.to_detail()}, actor=actor)
@@ -146,6 +160,7 @@ def sync_directory_or_audit_failure(*, dry_run: bool = False, actor=None) -> Syn
 
 
 @job("default", timeout=1800)
-def sync_directory_job(dry_run: bool = False) -> dict:
+def sync_directory_job(dry_run: bool = False, disable_imported: bool = False) -> dict:
     """The RQ job behind the nightly/admin-triggered sync."""
-    return sync_directory_or_audit_failure(dry_run=dry_run, actor="wecom-sync").to_dict()
+    return sync_directory_or_audit_failure(dry_run=dry_run, actor="wecom-sync",
+                                           disable_imported=disable_imported).to_dict()

@@ -1,7 +1,7 @@
 """work items: limit kinds named by what they are ("5 working days", not "ordinary")
 
 Revision ID: 5a2d7c8e9f10
-Revises: 42204f6516e9
+Revises: 5c3e8a1f4b27
 Create Date: 2026-12-02
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "5a2d7c8e9f10"
-down_revision = "42204f6516e9"
+down_revision = "5c3e8a1f4b27"
 branch_labels = None
 depends_on = None
 

@@ -119,3 +119,24 @@ def test_admin_endpoint_queues_the_sync_for_the_security_admin_only(app, client,
     res = client.post("/api/v1/admin/directory/sync?dry_run=1", headers=auth.headers("ja-secadmin"))
     assert res.status_code == 202
     assert res.get_json()["job_id"]
+
+
+def test_sync_keeps_people_from_an_import_unless_told_and_never_disables_an_admin_for_being_missing(
+        app, client, district, auth, wecom_sim, runner):
+    from tests.test_directory_import import HEADER, upload
+
+    res = upload(client, auth, HEADER + "ja01g01-temp,临时网格员,13911118888,JA01G01,worker\n")
+    assert res.status_code == 200 and res.get_json()["created"] == 1
+    wecom_sim.delete_user("ja-auditor")
+    with app.app_context():
+        report = sync_directory()
+        assert report.plan.summary()["disabled"] == 0
+        assert _user("ja01g01-temp").active and _user("ja-auditor").active
+        assert any("ja01g01-temp" in note for note in report.plan.notes)
+        assert any("ja-auditor" in note and "kept active" in note for note in report.plan.notes)
+    result = runner.invoke(args=["toolbox", "sync-directory", "--disable-imported"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        db.session.expire_all()
+        assert _user("ja01g01-temp").active is False
+        assert _user("ja-auditor").active is True

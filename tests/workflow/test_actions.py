@@ -12,8 +12,7 @@ from tests.workflow.conftest import item_row
 def test_full_loop_sign_feedback_reject_rehandle_pass_visit_close(app, api, new_item):
     item_id = new_item("JA01G01", "waterlogging")
     assert api.detail("ja01-operator", item_id)["allowed_actions"] == ["sign", "return", "forward", "extend"]
-    assert api.detail("ja-manager", item_id)["allowed_actions"] == [
-        "sign", "return", "forward", "reassign", "extend", "supervise"]
+    assert api.detail("ja-manager", item_id)["allowed_actions"] == ["reassign", "supervise"]  # 派单, not 承办
     signed = api.ok("ja01-operator", item_id, "sign", note="已电话联系报告人")["item"]
     assert signed["state"] == "handling" and signed["assignee"]["userid"] == "ja01-operator"
     assert signed["first_contact_at"] is not None and signed["stage"] == "handle"

@@ -125,7 +125,7 @@ def test_same_state_actions_at_once_are_decided_by_the_version_column(app, new_i
     item_id = new_item("JA01G01")
     api.ok("ja01-operator", item_id, "sign")
     outcomes = run_concurrently(app, item_id, [("ja01-operator", "contact", {"note": "电话联系"}),
-                                               ("ja01-manager", "supervise", {"note": "请加快"})])
+                                               ("ja-manager", "supervise", {"note": "请加快"})])
     losers = [o for o in outcomes.values() if o[0] != "ok"]
     assert len(losers) == 1, outcomes
     assert losers[0][:2] == (409, "concurrent_update")  # both were allowed: only the version decides

@@ -19,7 +19,6 @@ from app.toolkit import (
     current_user,
     db,
     doc,
-    in_scope,
     paged,
     parse_args,
     parse_json,
@@ -31,7 +30,7 @@ from toolbox.citizen_report.manifest import CODE, MANIFEST
 from toolbox.citizen_report.models import CitizenReport, Open311ApiKey, ReportStatus
 from toolbox.citizen_report.open311 import issue_api_key
 from toolbox.citizen_report.services import reveal_contact as reveal
-from toolbox.citizen_report.services import staff_view, work_item_of
+from toolbox.citizen_report.services import staff_may_read, staff_view
 
 bp = Blueprint(CODE, __name__)
 
@@ -79,12 +78,8 @@ def _report(report_id: int) -> CitizenReport:
 
 
 def _visible(report: CitizenReport) -> bool:
-    """In scope of the place, or of the unit now handling its work item."""
-    user = current_user()
-    if in_scope(user, report.org_path):
-        return True
-    item = work_item_of(report)
-    return item is not None and in_scope(user, item.org_path)
+    """Staff in scope of the place, or anyone who may read the work item it is handled in."""
+    return staff_may_read(current_user(), report)
 
 
 @bp.get("/reports")

@@ -25,6 +25,8 @@ from app.toolkit import (
     WorkItem,
     audit,
     db,
+    holds_photos,
+    in_scope,
     searchable_saved,
     utcnow,
 )
@@ -148,11 +150,11 @@ class FileResult:
     duplicate_of: CitizenReport | None = None
 
 
-def _store_photos(sub: Submission, org_path: str) -> list[int]:
+def _store_photos(sub: Submission) -> list[int]:
     ids = []
     for index, photo in enumerate(p for p in sub.photos if p and getattr(p, "filename", "")):
         try:
-            ids.append(tk.accept_upload(photo, org_path=org_path).id)
+            ids.append(tk.accept_upload(photo).id)
         except ApiError as err:
             err.details.setdefault("fields", {"photos": f"第 {index + 1} 张照片：{err.message}"})
             raise
@@ -196,7 +198,7 @@ def file_report(place: Place, sub: Submission, *, client_hash: str | None = None
         if winner is None:
             raise
         return FileResult(winner, created=False)
-    report.photo_ids = _store_photos(sub, place.org_path)
+    report.photo_ids = _store_photos(sub)
     if duplicate is None:
         _raise_work_item(report)
     audit.record("citizen_report.file", target_type="citizen_report", target_id=report.id, actor="citizen",
@@ -216,14 +218,7 @@ def _raise_work_item(report: CitizenReport, *, title_prefix: str = "随手拍", 
     )
     report.work_item_id = item.id
     report.status = ReportStatus.FILED
-    _scope_photos(report, item.org_path)
     _index(report, item)
-
-
-def _scope_photos(report: CitizenReport, org_path: str) -> None:
-    """Photos belong to the handling unit's scope, so its staff can black out and release them."""
-    for att in _attachments(report.photo_ids):
-        att.org_path = org_path
 
 
 def _attachments(ids) -> list[Attachment]:
@@ -243,9 +238,7 @@ def decide(report: CitizenReport, join: bool) -> CitizenReport:
         is not None and target.work_item_id is not None
     if join and still_open:
         report.status, report.work_item_id = ReportStatus.JOINED, target.work_item_id
-        item = _work_item(report)
-        _scope_photos(report, item.org_path)
-        _index(report, item)
+        _index(report, _work_item(report))
         audit.record("citizen_report.join", target_type="citizen_report", target_id=report.id, actor="citizen",
                      detail={"joined": target.id, "work_item": target.work_item_id})
     else:
@@ -336,6 +329,19 @@ def tracking_view(report: CitizenReport) -> dict:
     }
 
 
+def duplicate_view(original: CitizenReport) -> dict:
+    """What a citizen offered to join an open report sees of it: the place, the category, the status and
+    the public timeline — never the other citizen's description, photos, contact or tracking code."""
+    item = _work_item(original)
+    view = tk.public_view(item) if item is not None else None
+    return {
+        "place": original.place.name if original.place else None,
+        "category": categories().get(original.category), "created_at": original.created_at,
+        "state_label": CITIZEN_STATE_LABELS.get(view["state"], view["state_label"]) if view else None,
+        "timeline": [{k: step[k] for k in ("at", "label", "unit")} for step in view["timeline"]] if view else [],
+    }
+
+
 def rate(report: CitizenReport, rating: str, comment: str | None = None) -> CitizenReport:
     """The citizen's satisfaction (feeds the 回访); once per handling. Commits."""
     if rating not in RATINGS:
@@ -392,6 +398,25 @@ def reopen(report: CitizenReport, reason: str) -> CitizenReport:
 
 
 # --- staff ----------------------------------------------------------------------------------------
+
+def staff_may_read(user, report: CitizenReport) -> bool:
+    """Staff in scope of the place, or anyone who may read the work item the report is handled in."""
+    if in_scope(user, report.org_path):
+        return True
+    item = _work_item(report)
+    return item is not None and tk.can_view(user, item)
+
+
+def staff_may_edit(user, report: CitizenReport) -> bool:
+    """Black out and release the citizen's photos: the place's staff, the handling or dispatching unit."""
+    if in_scope(user, report.org_path):
+        return True
+    item = _work_item(report)
+    return item is not None and (in_scope(user, item.org_path) or in_scope(user, item.dispatch_path))
+
+
+holds_photos(CitizenReport, may_read=staff_may_read, may_edit=staff_may_edit)
+
 
 def staff_view(report: CitizenReport) -> dict:
     item = _work_item(report)
@@ -484,16 +509,11 @@ def search_documents():
 
 
 def on_work_item_changed(sender, **kw) -> None:
-    """Keep the search index (status, scope) and the photos' scope in step with our reports' work items."""
+    """Keep the search index (status, scope) in step with our reports' work items."""
     reports = db.session.execute(select(CitizenReport).where(CitizenReport.work_item_id == kw["item_id"])).scalars()
     touched = False
     for report in reports:
-        item = _work_item(report)
-        # Forwarded or reassigned out of the photos' scope: the unit now handling it must see them.
-        for att in _attachments(report.photo_ids):
-            if item is not None and att.org_path and not item.org_path.startswith(att.org_path):
-                att.org_path = item.org_path
-        _index(report, item)
+        _index(report, _work_item(report))
         touched = True
     if touched:
         db.session.commit()

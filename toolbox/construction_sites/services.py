@@ -28,6 +28,15 @@ DEFAULT_INSPECTION_INTERVAL_DAYS = 14
 DEFAULT_ENDING_SOON_DAYS = 7
 
 
+def _may_read_inspection(user, record: Inspection | InspectionItem) -> bool:
+    """An inspection and its lines are read by whoever may read the site now."""
+    return tk.in_scope(user, tk.db.session.get(Site, record.site_id).org_path)
+
+
+tk.holds_photos(Inspection, may_read=_may_read_inspection)
+tk.holds_photos(InspectionItem, may_read=_may_read_inspection)
+
+
 def inspection_interval_days() -> int:
     return int(current_app.config.get("CONSTRUCTION_SITES_INSPECTION_DAYS", DEFAULT_INSPECTION_INTERVAL_DAYS))
 
@@ -97,14 +106,14 @@ def inspect(site: Site, items: list[dict], actor, remarks: str = "", photo_ids: 
     tk.require_notes(items, lambda line: not line["passed"], "不合格项须填写问题说明")
     at = inspected_at or tk.utcnow()
     inspection = Inspection(site=site, site_id=site.id, inspector_id=actor.id, inspected_at=at,
-                            remarks=remarks, photo_ids=tk.bind_photos(photo_ids, actor, site.org_path),
+                            remarks=remarks, photo_ids=tk.bind_photos(photo_ids, actor),
                             result="pass" if all(i["passed"] for i in items) else "fail")
     by_code = {i["item"]: i for i in items}
     for code in CHECKLIST:  # checklist order
         line = by_code[code]
         inspection.items.append(InspectionItem(
             site_id=site.id, item=code, passed=line["passed"], note=line.get("note") or "",
-            photo_ids=tk.bind_photos(line.get("photo_ids") or (), actor, site.org_path)))
+            photo_ids=tk.bind_photos(line.get("photo_ids") or (), actor)))
     tk.db.session.add(inspection)
     if site.last_inspected_at is None or site.last_inspected_at < at:
         site.last_inspected_at = at

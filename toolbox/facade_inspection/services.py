@@ -28,6 +28,16 @@ from toolbox.facade_inspection.models import (
 CATEGORY = "facade_high_risk"
 
 
+def _may_read_inspection(user, record: FacadeInspection | FacadeInspectionItem) -> bool:
+    """An inspection and its lines are read by whoever may read the building now."""
+    inspection = record if isinstance(record, FacadeInspection) else record.inspection
+    return tk.in_scope(user, inspection.building.org_path)
+
+
+tk.holds_photos(FacadeInspection, may_read=_may_read_inspection)
+tk.holds_photos(FacadeInspectionItem, may_read=_may_read_inspection)
+
+
 def register_building(data: dict, unit: tk.OrgUnit, actor) -> Building:
     return tk.register_record(Building(**data), unit, actor)
 
@@ -44,13 +54,13 @@ def inspect(building: Building, items: list[dict], actor, remarks: str = "", pho
     open_item = building.rectification
     inspection = FacadeInspection(
         building=building, building_id=building.id, inspector_id=actor.id, inspected_at=at, risk_level=risk,
-        remarks=remarks, photo_ids=tk.bind_photos(photo_ids, actor, building.org_path),
+        remarks=remarks, photo_ids=tk.bind_photos(photo_ids, actor),
         is_reinspection=open_item is not None)
     for code in ITEMS:
         line = by_code[code]
         inspection.items.append(FacadeInspectionItem(
             item=code, grade=line["grade"], note=line.get("note") or "",
-            photo_ids=tk.bind_photos(line.get("photo_ids") or (), actor, building.org_path)))
+            photo_ids=tk.bind_photos(line.get("photo_ids") or (), actor)))
     tk.db.session.add(inspection)
     tk.db.session.flush()
     if building.last_inspected_at is None or building.last_inspected_at <= at:  # the newest inspection decides

@@ -17,7 +17,6 @@ from app.toolkit import (
     db,
     doc,
     ensure_in_scope,
-    in_scope,
     paged,
     parse_args,
     parse_json,
@@ -164,9 +163,7 @@ def set_level():
 
 def _visible_warning(warning_id: int) -> FloodWarning:
     warning = _get(FloodWarning, warning_id, "warning_not_found", "预警不存在")
-    user = current_user()
-    if not (in_scope(user, warning.org_path) or any(m.org_unit.path.startswith(warning.org_path)
-                                                    for m in user.memberships)):
+    if not services.may_see_warning(current_user(), warning):
         raise ApiError(403, "out_of_scope", "该记录不在您的数据范围内", "This record is outside your data scope")
     return warning
 

@@ -55,6 +55,12 @@ class RosterMember(db.Model):
     roster: Mapped[Roster] = relationship(back_populates="members")
     user: Mapped[User] = relationship(lazy="joined")
 
+    @property
+    def pool(self) -> str | None:
+        """"district" for someone taken from the district pool: no business role inside the roster's unit."""
+        inside = any(m.org_unit.path.startswith(self.roster.org_path) for m in tk.business_memberships(self.user))
+        return None if inside else "district"
+
 
 class FloodWarning(db.Model):
     """A warning level set for the district or a street; the newest row per unit is the one in force."""

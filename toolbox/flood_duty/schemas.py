@@ -13,9 +13,15 @@ from toolbox.flood_duty.models import DUTIES, HAZARDS, LEVELS, RESOURCE_KINDS
 BEIJING = ZoneInfo("Asia/Shanghai")
 
 
+POOLS = {"district": "区级力量"}
+
+
 class FloodRosterMemberIn(ZhSchema):
     userid = zh_text("人员账号", 64)
     duty = zh_choice("值班职责", DUTIES, load_default="on_duty")
+    pool = zh_choice("人员来源", POOLS, required=False, allow_none=True, metadata={
+        "description": "district: someone of the district centre or a district department, on a roster outside "
+                       "the caller's own scope (the district pool is always explicit)"})
 
 
 class FloodRosterIn(ZhSchema):
@@ -100,6 +106,7 @@ class FloodResourceIn(ZhSchema):
 class FloodRosterMemberOut(Schema):
     user = fields.Nested(tk.PersonRef)
     duty = fields.String()
+    pool = fields.String(allow_none=True, metadata={"description": "district when taken from the district pool"})
 
 
 class FloodRosterOut(Schema):

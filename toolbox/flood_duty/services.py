@@ -15,7 +15,20 @@ from flask import current_app
 from sqlalchemy import and_, case, func, insert, literal, or_, select
 
 from app import toolkit as tk
-from app.toolkit import ApiError, OrgLevel, OrgUnit, SearchableRecord, User, audit, db, scope_clause, utcnow
+from app.toolkit import (
+    ApiError,
+    OrgLevel,
+    OrgUnit,
+    SearchableRecord,
+    User,
+    audit,
+    business_memberships,
+    db,
+    in_scope,
+    scope_clause,
+    scope_paths,
+    utcnow,
+)
 from toolbox.flood_duty.models import (
     CODE,
     HAZARDS,
@@ -35,6 +48,14 @@ BATCH_SIZE = 1000  # WeCom's message/send accepts at most 1,000 users per call
 DEFAULT_THRESHOLD_CM = 15
 
 
+def _may_read_report(user, report: WaterReport) -> bool:
+    """A depth reading is read by whoever may read its point now."""
+    return in_scope(user, report.point.org_path)
+
+
+tk.holds_photos(WaterReport, may_read=_may_read_report)
+
+
 def default_threshold_cm() -> int:
     return int(current_app.config.get("FLOOD_DUTY_THRESHOLD_CM", DEFAULT_THRESHOLD_CM))
 
@@ -50,6 +71,27 @@ def _users(userids: list[str]) -> list[User]:
 
 
 # --- rosters ------------------------------------------------------------------------------------------
+
+DISTRICT_POOL_LEVELS = (OrgLevel.DISTRICT, OrgLevel.DEPARTMENT)
+
+
+def _check_members_in_scope(actor, users: list[User], lines: list[dict]) -> None:
+    """Only people within the actor's scope; the district pool (the centre and its departments) only when a
+    line asks for it with pool="district". The three admin roles count for neither (三员分立)."""
+    roots = scope_paths(actor)
+    refused = []
+    for user, line in zip(users, lines, strict=True):
+        units = [m.org_unit for m in business_memberships(user)]
+        if any(u.path.startswith(root) for u in units for root in roots):
+            continue
+        if line.get("pool") == "district" and any(u.level in DISTRICT_POOL_LEVELS for u in units):
+            continue
+        refused.append(user.wecom_userid)
+    if refused:
+        raise ApiError(422, "members_out_of_scope", "值班人员须在您的管辖范围内（区级力量请注明 pool=district）",
+                       "Roster members must be within your scope; district staff only with pool=district",
+                       fields={"members": [f"不在您的管辖范围内：{u}" for u in refused]})
+
 
 def save_roster(data: dict, unit: OrgUnit, actor, roster: Roster | None = None) -> Roster:
     """Create a roster, or replace an existing one's details and members (caller commits)."""
@@ -69,6 +111,7 @@ def save_roster(data: dict, unit: OrgUnit, actor, roster: Roster | None = None) 
         if repeated:
             raise ApiError(422, fields={"members": [f"人员重复：{u}" for u in repeated]})
         users = _users(userids)
+        _check_members_in_scope(actor, users, members)
         existing = {m.user_id: m for m in roster.members}
         roster.members = [existing.get(u.id) or RosterMember(user=u, user_id=u.id) for u in users]
         for member, line in zip(roster.members, members, strict=True):
@@ -193,15 +236,24 @@ def unit_overview_rows(warning: FloodWarning, user):
             .group_by(OrgUnit.id).order_by(OrgUnit.path))
 
 
-def visible_warnings(user):
-    """Warnings a user is concerned by: those of units above them (the district, their street) and within
-    their scope."""
+def _concerning_paths(user) -> list[str]:
+    """The paths of the units at and above each unit the user holds a business role in."""
     ancestors = set()
-    for m in user.memberships:
+    for m in business_memberships(user):
         parts = m.org_unit.path.strip("/").split("/")
         ancestors.update("/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1))
-    return select(FloodWarning).where(or_(FloodWarning.org_path.in_(sorted(ancestors)),
+    return sorted(ancestors)
+
+
+def visible_warnings(user):
+    """Warnings a user is concerned by: those of units above them (the district, their street) and within
+    their scope. The three admin roles are concerned by none (三员分立)."""
+    return select(FloodWarning).where(or_(FloodWarning.org_path.in_(_concerning_paths(user)),
                                           scope_clause(FloodWarning.org_path, user)))
+
+
+def may_see_warning(user, warning: FloodWarning) -> bool:
+    return warning.org_path in _concerning_paths(user) or in_scope(user, warning.org_path)
 
 
 # --- waterlogging points ----------------------------------------------------------------------------
@@ -217,7 +269,7 @@ def report_depth(point: WaterPoint, depth_cm: int, actor, note: str = "", photo_
     """A depth reading; at or above the point's threshold it is escalated as a work item, unless one for this
     point is still open (then the reading is added to that one's record)."""
     report = WaterReport(point=point, point_id=point.id, depth_cm=depth_cm, note=note, reporter_id=actor.id,
-                         photo_ids=tk.bind_photos(photo_ids, actor, point.org_path), reported_at=at or utcnow())
+                         photo_ids=tk.bind_photos(photo_ids, actor), reported_at=at or utcnow())
     db.session.add(report)
     point.last_depth_cm = depth_cm
     point.last_reported_at = report.reported_at

@@ -65,7 +65,14 @@ from app.services.workflow.notices import (
     unit_staff,
 )
 from app.services.workflow.numbering import next_number
-from app.services.workflow.permissions import allowed_actions, approver_can_decide, can_view, ensure_can_view, may_act
+from app.services.workflow.permissions import (
+    action_options,
+    allowed_actions,
+    approver_can_decide,
+    can_view,
+    ensure_can_view,
+    may_act,
+)
 from app.services.workflow.routing import ancestor_at, route, unit_by_code
 from app.services.workflow.sources import (
     close_verified,
@@ -90,10 +97,12 @@ from app.services.workflow.states import (
     RESOLVED_STATES,
     SATISFACTION,
     SIDE_ROLES,
+    SIDES,
     STAGE_LABELS,
     STAGE_OF_STATE,
     STATES,
     TRANSITIONS,
+    Side,
     Transition,
     is_open,
 )
@@ -106,16 +115,16 @@ _unit_by_code = unit_by_code  # the name miniprogram_api used before the split
 __all__ = [
     "APPROVAL_KINDS", "APPROVAL_STATUS", "BOXES", "CARD_RESPONSE_CODE_TTL", "DISPATCHER", "EVENT_LABELS",
     "FINISHED_STATES", "HANDLER", "HANDLERS", "INVALID_RESPONSE_CODE", "Limits", "MANAGER", "OPEN_STATES",
-    "PRIORITIES", "REMIND_FRACTION", "RESOLVED_STATES", "SATISFACTION", "SEARCH_SOURCE", "SIDE_ROLES", "STAGE_LABELS",
-    "STAGE_OF_STATE", "STATES", "TIME_LIMIT_KINDS", "TRANSITIONS", "Transition", "allowed_actions", "ancestor_at",
-    "announce_change", "approval_card", "approvals_for", "approver_can_decide", "box_clause", "can_view",
-    "close_verified", "conflict", "counts_for", "create_work_item", "decide", "dispatchers", "done_by",
-    "ensure_can_view", "enter_stage", "handlers", "handles", "has_open_work_item", "index_item", "init_app",
-    "is_open", "limits_for", "may_act", "message", "move", "next_number", "on_template_card_event",
-    "open_work_item_for", "open_work_items_for", "overdue_clause", "perform", "public_view", "raise_work_item",
-    "request_approval", "route", "search_documents", "searchable_record", "send_approval_card", "source_of",
-    "supervise_item", "supervise_work_items", "todo_for", "unit_by_code", "unit_managers", "unit_members", "unit_staff",
-    "update_approval_card", "visible_to", "work_items_for", "write_conflicts",
+    "PRIORITIES", "REMIND_FRACTION", "RESOLVED_STATES", "SATISFACTION", "SEARCH_SOURCE", "SIDES", "SIDE_ROLES",
+    "STAGE_LABELS", "STAGE_OF_STATE", "STATES", "Side", "TIME_LIMIT_KINDS", "TRANSITIONS", "Transition",
+    "action_options", "allowed_actions", "ancestor_at", "announce_change", "approval_card", "approvals_for",
+    "approver_can_decide", "box_clause", "can_view", "close_verified", "conflict", "counts_for", "create_work_item",
+    "decide", "dispatchers", "done_by", "ensure_can_view", "enter_stage", "handlers", "handles", "has_open_work_item",
+    "index_item", "init_app", "is_open", "limits_for", "may_act", "message", "move", "next_number",
+    "on_template_card_event", "open_work_item_for", "open_work_items_for", "overdue_clause", "perform", "public_view",
+    "raise_work_item", "request_approval", "route", "search_documents", "searchable_record", "send_approval_card",
+    "source_of", "supervise_item", "supervise_work_items", "todo_for", "unit_by_code", "unit_managers",
+    "unit_members", "unit_staff", "update_approval_card", "visible_to", "work_items_for", "write_conflicts",
 ]
 
 

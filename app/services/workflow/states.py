@@ -28,12 +28,30 @@ OPEN_STATES = tuple(s for s in STATES if s not in FINISHED_STATES)
 #: Handled and the result accepted: waiting for the follow-up (回访) or closed.
 RESOLVED_STATES = ("visiting", "closed")
 
+# Who may act: the 12345 split of 承办 (the handling unit signs, handles and feeds back) and 派单 (the
+# dispatching side reviews, follows up and closes), with 督办 from above. Nobody closes an item alone:
+# a unit above the handling unit never signs or feeds back for it, and the person who fed back a
+# round never reviews, follows up or closes that round (Transition.not_by).
 HANDLER, DISPATCHER, MANAGER = "handler", "dispatcher", "manager"
-SIDE_ROLES = {
-    HANDLER: (Role.WORKER, Role.OPERATOR, Role.MANAGER),     # staff of the handling unit (or above it)
-    DISPATCHER: (Role.OPERATOR, Role.MANAGER),               # the unit that dispatched: reviews, follows up
-    MANAGER: (Role.MANAGER,),                                # 督办
+AT, AT_OR_ABOVE, ABOVE = "at", "at_or_above", "above"
+
+
+@dataclass(frozen=True)
+class Side:
+    """These roles, held at (or above) the unit the item names."""
+
+    label: str
+    roles: tuple[str, ...]
+    unit: str    # the item's unit this side is measured from: "org_unit" (handling) or "dispatch_unit"
+    reach: str   # AT: that unit itself; AT_OR_ABOVE: it or any unit above it; ABOVE: strictly above it
+
+
+SIDES: dict[str, Side] = {
+    HANDLER: Side("承办单位", (Role.WORKER, Role.OPERATOR, Role.MANAGER), "org_unit", AT),
+    DISPATCHER: Side("派单单位", (Role.OPERATOR, Role.MANAGER), "dispatch_unit", AT_OR_ABOVE),
+    MANAGER: Side("上级单位负责人", (Role.MANAGER,), "org_unit", ABOVE),
 }
+SIDE_ROLES = {name: side.roles for name, side in SIDES.items()}
 SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
 PRIORITIES = ("normal", "urgent")
 
@@ -46,6 +64,7 @@ class Transition:
     dest: str | None          # None: the state does not change
     side: str
     requires: tuple[str, ...] = ()  # fields the request must carry
+    not_by: tuple[str, ...] = ()    # whoever took one of these actions in the current round may not take this one
 
 
 TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
@@ -53,18 +72,20 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition("sign", "签收", ("dispatched",), "handling", HANDLER),
     Transition("contact", "先行联系", ("handling", "rehandling"), None, HANDLER, ("note",)),
     Transition("feedback", "反馈", ("handling", "rehandling"), "reviewing", HANDLER, ("result",)),
-    Transition("review_pass", "审核通过", ("reviewing",), "visiting", DISPATCHER),
-    Transition("review_reject", "审核驳回", ("reviewing",), "rehandling", DISPATCHER, ("reason",)),
-    Transition("visit", "回访", ("visiting",), "closed", DISPATCHER, ("satisfaction",)),
-    Transition("reopen", "回访不满意重办", ("visiting",), "rehandling", DISPATCHER, ("reason",)),
+    Transition("review_pass", "审核通过", ("reviewing",), "visiting", DISPATCHER, not_by=("feedback",)),
+    Transition("review_reject", "审核驳回", ("reviewing",), "rehandling", DISPATCHER, ("reason",), ("feedback",)),
+    Transition("visit", "回访", ("visiting",), "closed", DISPATCHER, ("satisfaction",), ("feedback",)),
+    Transition("reopen", "回访不满意重办", ("visiting",), "rehandling", DISPATCHER, ("reason",), ("feedback",)),
     Transition("return", "退单", ("dispatched", "handling"), "returned", HANDLER, ("reason",)),
     Transition("forward", "转派", ("dispatched", "handling"), "dispatched", HANDLER, ("unit",)),
     Transition("reassign", "改派", ("dispatched", "handling", "rehandling", "returned"), "dispatched",
                DISPATCHER, ("unit",)),
     Transition("extend", "延期", ("dispatched", "handling", "rehandling"), None, HANDLER, ("days", "reason")),
     Transition("supervise", "督办", OPEN_STATES, None, MANAGER),
-    Transition("close", "办结", ("accepted", "returned"), "closed", DISPATCHER, ("reason",)),
+    Transition("close", "办结", ("accepted", "returned"), "closed", DISPATCHER, ("reason",), ("feedback",)),
 )}
+# A round of handling starts with each of these: a feedback before it belongs to an earlier round.
+ROUND_STARTS = ("create", "dispatch", "forward", "reassign", "return", "review_reject", "reopen")
 
 # Labels of timeline entries that are not user actions.
 EVENT_LABELS = {

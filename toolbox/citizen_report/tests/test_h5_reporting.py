@@ -10,7 +10,7 @@ from PIL import Image
 from sqlalchemy import select, text
 
 from app.extensions import db
-from app.models.attachment import Attachment
+from app.models.attachment import Attachment, AttachmentLink
 from app.models.base import utcnow
 from app.models.workitem import WorkItem
 from app.signals import searchable_saved
@@ -55,7 +55,10 @@ def test_report_with_a_photo_becomes_a_work_item_routed_by_place(app, client, pl
         assert item.org_unit.code == "JA01" and item.category == "facilities"  # routed to the place's street
         assert item.photo_ids == report.photo_ids and len(report.photo_ids) == 1
         att = db.session.get(Attachment, report.photo_ids[0])
-        assert att.org_path == item.org_path and att.status == "ready" and not att.released
+        assert att.status == "ready" and not att.released
+        holders = db.session.execute(select(AttachmentLink.holder_kind, AttachmentLink.holder_id)
+                                     .where(AttachmentLink.attachment_id == att.id)).all()
+        assert sorted(holders) == [("citizen_report_reports", str(report.id)), ("work_item", str(item.id))]
         assert report.privacy_version == "2026-01" and report.mobile == "13812345678"
         raw = db.session.execute(text("SELECT mobile FROM citizen_report_reports WHERE id = :i"),
                                  {"i": report.id}).scalar_one()
@@ -296,3 +299,28 @@ def test_an_unanswered_duplicate_offer_joins_the_open_report_later(app, client, 
         assert settle_stale_drafts(now=utcnow() + timedelta(minutes=31)) == 1
         assert the_report(app, second).status == "joined"
         assert the_report(app, second).work_item_id == the_report(app, first).work_item_id
+
+
+def test_the_duplicate_offer_shows_nothing_of_the_other_citizen(app, client, place):
+    """Place, category, status and public timeline of the open report; never its description, photos or contact."""
+    first = tracking_code(submit(client, place, form(description="我家楼下张阿姨门口地砖松动", mobile="13912345678",
+                                                     photos=[photo()])))
+    run_jobs(app, "media")
+    with app.app_context():
+        original = the_report(app, first)
+        att = db.session.get(Attachment, original.photo_ids[0])
+        from app.services.photos import release
+        release(att, "ja01-operator")
+        db.session.commit()
+        token = att.public_token
+    second = tracking_code(submit(client, place, form(description="这里地砖松了好几块", mobile="")))
+    page = client.get(f"/h5/t/{second}").get_data(as_text=True)
+    assert "该地点已有相同问题正在处理" in page
+    assert "延平路 123 号" in page and "道路及公共设施损坏" in page   # the place and the category
+    assert "已派单" in page and 'id="original-timeline"' in page and "受理" in page  # the status and timeline
+    for secret in ("张阿姨", "门口地砖松动", "1391234", token, first, "/h5/photos/"):
+        assert secret not in page
+    client.post(f"/h5/t/{second}/decide", data={"decision": "join"})
+    joined = client.get(f"/h5/t/{second}").get_data(as_text=True)
+    for secret in ("张阿姨", "1391234", token, first):
+        assert secret not in joined

@@ -312,3 +312,27 @@ def test_a_depth_report_carries_its_photo_into_the_work_item(client, point, auth
     too_many = client.post(f"{URL}/points/{point['id']}/reports", json={"depth_cm": 5, "photo_ids": [1, 2, 3, 4]},
                            headers=headers)
     assert too_many.get_json()["error"]["fields"]["photo_ids"] == ["每次上报最多 3 张照片"]
+
+
+def test_a_street_operator_rosters_only_people_within_their_scope(client, district, auth):
+    headers = auth.headers("ja01-operator")
+    body = {"org_unit": "JA01", "name": "夜班", **shift()}
+
+    def save(*members):
+        return client.post(f"{URL}/rosters", json={**body, "members": list(members)}, headers=headers)
+
+    for outsider in ("ja02g01-worker", "ja02-operator", "ja-admin", "ja-d-fx-operator"):
+        res = save({"userid": "ja01g01-worker"}, {"userid": outsider})
+        assert res.status_code == 422, outsider
+        assert res.get_json()["error"]["code"] == "members_out_of_scope"
+        assert res.get_json()["error"]["fields"]["members"] == [f"不在您的管辖范围内：{outsider}"]
+    # the district pool only when asked for, and only people of the district centre and its departments
+    for street_person in ("ja02-operator", "ja-secadmin"):
+        assert save({"userid": street_person, "pool": "district"}).status_code == 422
+    res = save({"userid": "ja01g01-worker"}, {"userid": "ja-d-fx-operator", "duty": "rescue", "pool": "district"})
+    assert res.status_code == 201, res.get_json()
+    members = {m["user"]["userid"]: m["pool"] for m in res.get_json()["members"]}
+    assert members == {"ja01g01-worker": None, "ja-d-fx-operator": "district"}
+    patched = client.patch(f"{URL}/rosters/{res.get_json()['id']}", headers=headers,
+                           json={"members": [{"userid": "ja-d-fx-operator"}]})
+    assert patched.status_code == 422  # a replaced list must say pool again
