@@ -6,7 +6,6 @@ The registry checks that the caller may open the tool before every view here.
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
-from sqlalchemy import select
 
 from app import toolkit as tk
 from toolbox.construction_sites import services
@@ -115,10 +114,7 @@ def site_contacts(site_id: int):
 @tk.doc("A site's inspections, newest first", tags=TAGS, query=tk.PageArgs, response=InspectionPage, errors=(404,))
 def list_inspections(site_id: int):
     """Inspection history of one site."""
-    site = _site(site_id)
-    stmt = select(Inspection).where(Inspection.site_id == site.id).order_by(
-        Inspection.inspected_at.desc(), Inspection.id.desc())
-    return tk.paged(stmt, _inspection_out.dump)
+    return tk.paged(services.inspections_of(_site(site_id)), _inspection_out.dump)
 
 
 @bp.post("/sites/<int:site_id>/inspections")
@@ -126,10 +122,8 @@ def list_inspections(site_id: int):
      body=InspectionIn, response=InspectionOut, status=201, errors=(404, 409))
 def create_inspection(site_id: int):
     """Inspect a site."""
-    site = _site(site_id)
-    data = tk.parse_json(InspectionIn())
-    return tk.created(services.inspect(site, data["items"], tk.current_user(), remarks=data["remarks"],
-                                       photo_ids=data["photo_ids"]), _inspection_out)
+    site = _site(site_id)  # found and in scope before the body is read
+    return tk.created(services.inspect(site, actor=tk.current_user(), **tk.parse_json(InspectionIn())), _inspection_out)
 
 
 @bp.get("/inspections/<int:inspection_id>")

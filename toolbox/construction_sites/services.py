@@ -176,6 +176,11 @@ def sites_query(view: str | None = None, days: int | None = None, status: str | 
     return stmt.order_by(Site.created_at.desc(), Site.id.desc())
 
 
+def inspections_of(site: Site) -> Select:
+    return select(Inspection).where(Inspection.site_id == site.id).order_by(
+        Inspection.inspected_at.desc(), Inspection.id.desc())
+
+
 def open_problems(site: Site) -> list[InspectionItem]:
     return list(tk.db.session.execute(open_problems_at(site.id).order_by(InspectionItem.id)).scalars())
 

@@ -6,11 +6,11 @@ The registry checks that the caller may open the tool before every view here.
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
-from sqlalchemy import not_, select
+from sqlalchemy import not_
 
 from app import toolkit as tk
 from toolbox.facade_inspection import services
-from toolbox.facade_inspection.models import GRADES, ITEMS, STRUCTURES, Building, FacadeInspection
+from toolbox.facade_inspection.models import GRADES, ITEMS, STRUCTURES, Building
 from toolbox.facade_inspection.schemas import (
     BuildingIn,
     BuildingOut,
@@ -98,10 +98,7 @@ def update_building(building_id: int):
         errors=(404,))
 def list_inspections(building_id: int):
     """Inspection history of one building."""
-    building = _building(building_id)
-    stmt = select(FacadeInspection).where(FacadeInspection.building_id == building.id).order_by(
-        FacadeInspection.inspected_at.desc(), FacadeInspection.id.desc())
-    return tk.paged(stmt, _inspection_out.dump)
+    return tk.paged(services.inspections_of(_building(building_id)), _inspection_out.dump)
 
 
 @bp.post("/buildings/<int:building_id>/inspections")
@@ -109,10 +106,9 @@ def list_inspections(building_id: int):
         "closes it", tags=TAGS, body=InspectionIn, response=InspectionOut, status=201, errors=(404,))
 def create_inspection(building_id: int):
     """Record an inspection."""
-    building = _building(building_id)
-    data = tk.parse_json(InspectionIn())
-    return tk.created(services.inspect(building, data["items"], tk.current_user(), remarks=data["remarks"],
-                                       photo_ids=data["photo_ids"]), _inspection_out)
+    building = _building(building_id)  # found and in scope before the body is read
+    inspection = services.inspect(building, actor=tk.current_user(), **tk.parse_json(InspectionIn()))
+    return tk.created(inspection, _inspection_out)
 
 
 @bp.get("/progress")

@@ -102,6 +102,12 @@ def on_work_item_changed(sender, *, source_type=None, source_id=None, **_ignored
         tk.index_record(building)
 
 
+def inspections_of(building: Building):
+    """A building's inspections, newest first."""
+    return select(FacadeInspection).where(FacadeInspection.building_id == building.id).order_by(
+        FacadeInspection.inspected_at.desc(), FacadeInspection.id.desc())
+
+
 # --- campaign progress --------------------------------------------------------------------------------
 
 def progress_by_street(user, since: date | None = None) -> list[dict]:
