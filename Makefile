@@ -21,7 +21,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 migrate: install
-	$(BIN)/flask db upgrade
+	$(BIN)/flask db upgrade heads
 
 seed: migrate
 	$(BIN)/flask toolbox seed --demo

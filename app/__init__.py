@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Mapping
 
-from flask import Flask, jsonify, redirect, url_for
+from flask import Flask, current_app, jsonify, redirect, url_for
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -57,16 +57,32 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(staff_bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("staff.home")))
 
-    from app import registry
-
-    registry.init_app(app)  # discovers the tools by the package names in TOOLBOX_PACKAGES
-
     from app.cli import toolbox_cli
 
-    app.cli.add_command(toolbox_cli)
+    app.cli.add_command(toolbox_cli)  # before the registry, which adds the tools' command groups to it
+
+    from app import registry
+    from app.services.toolbox import require_tool_access
+
+    # Discovers the tools by the package names in TOOLBOX_PACKAGES and the entry points, and wires
+    # what they declare. The platform's access rule (role, and not switched off for the caller's
+    # unit; 403 tool_not_available) runs before every view of every tool.
+    registry.init_app(app, may_open=lambda code: require_tool_access(auth.current_user(), code))
+    if _tool_migrations not in migrate.configure_callbacks:
+        migrate.configure(_tool_migrations)
+
     app.add_url_rule("/healthz", "healthz", healthz)
     crypto.log_key_check(app)
     return app
+
+
+def _tool_migrations(config):
+    """Alembic reads the core chain (migrations/versions) and each registered tool's branch in its own folder."""
+    core = os.path.join(config.get_main_option("script_location"), "versions")
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations",
+                           os.pathsep.join([core, *current_app.extensions["toolbox"].migration_dirs()]))
+    return config
 
 
 def healthz():

@@ -35,6 +35,7 @@ searchable_saved = _signals.signal("searchable-saved")
 #: A searchable record was deleted. sender: tool code; kwargs: type=str, id=str. Same transaction.
 searchable_deleted = _signals.signal("searchable-deleted")
 
-#: A work item changed state, after commit. sender: None; kwargs: item_id, action, state,
-#: source_tool, source_type, source_id.
+#: A work item changed, after commit. sender: the code of the tool that raised it (source_tool), so a
+#: tool listens to its own items only (Tool.on_work_item_changed is connected with sender=its code);
+#: kwargs: item_id, action, state, source_tool, source_type, source_id.
 work_item_changed = _signals.signal("work-item-changed")

@@ -44,7 +44,7 @@ def prepare_database(env: dict) -> str:
     app = create_app()
     with app.app_context():
         from flask_migrate import upgrade
-        upgrade()
+        upgrade(revision="heads")
         seed()
         user = db.session.query(User).filter_by(wecom_userid="ja01-manager").one()
         app.config["TOKEN_IDLE_SECONDS"] = 24 * 3600

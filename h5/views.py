@@ -11,21 +11,25 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.errors import ApiError
 from app.extensions import db
 from app.models.attachment import Attachment
+from app.registry import current_registry
 from app.services import media, ratelimit
 from app.services.crypto import blind_index
 from app.services.places import get_place
 from app.web.filters import local_dt
 from h5 import bp
+from toolbox.citizen_report import services
 
 log = logging.getLogger(__name__)
 
-# The likeliest problem at a kind of place, preselected (the citizen can change it).
-KIND_DEFAULT_CATEGORY = {"flood_point": "waterlogging", "construction_site": "construction"}
-
 
 def _svc():
-    from toolbox.citizen_report import services
     return services
+
+
+def _likeliest_category(place) -> str:
+    """Preselected on the form: the first category the place's kind offers, when the kind names any."""
+    kind = current_registry().place_kinds.get(place.kind)
+    return kind.citizen_categories[0] if kind is not None and kind.citizen_categories else ""
 
 
 def _client() -> str:
@@ -50,7 +54,7 @@ def _form_page(place, values: dict, errors: dict | None = None, message: str | N
         body = {"ok": False, "errors": errors or {}, "message": message or "提交未成功，请检查后重试"}
         return current_app.response_class(current_app.json.dumps(body), status=status, mimetype="application/json")
     return render_template("h5/report.html", place=place, values=values, errors=errors or {}, message=message,
-                           categories=_svc().categories(), max_photos=_svc().MAX_PHOTOS,
+                           categories=_svc().categories(place), max_photos=_svc().MAX_PHOTOS,
                            privacy_version=current_app.config["CITIZEN_PRIVACY_NOTICE_VERSION"],
                            max_photo_mb=current_app.config["PHOTO_MAX_BYTES"] // (1024 * 1024)), status
 
@@ -83,7 +87,7 @@ def report_form(code: str):
     if not place.active:
         return _not_found("disabled", place=place)
     values = {"idempotency_key": secrets.token_urlsafe(24),
-              "category": request.args.get("category") or KIND_DEFAULT_CATEGORY.get(place.kind, "")}
+              "category": request.args.get("category") or _likeliest_category(place)}
     return _form_page(place, values)
 
 

@@ -99,16 +99,22 @@ def run_migrations_online():
                 directives[:] = []
                 logger.info('No changes in schema detected.')
 
-    conf_args = current_app.extensions['migrate'].configure_args
+    # A copy: the shared dict outlives this run (several runs in one process must not see each other's).
+    conf_args = dict(current_app.extensions['migrate'].configure_args)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_item", render_plain_types)
     conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()
+    # Autogenerate writes one chain at a time: the core's (default, --head core@head) or one tool's
+    # (-x tool=<code> --head <code>@head; its first revision: --head base --branch-label <code>
+    # --version-path toolbox/<code>/migrations). See docs/tools.md.
+    chain = context.get_x_argument(as_dictionary=True).get("tool", "core")
+    tables = current_app.extensions["toolbox"].tables(target_db.Model, only=chain)
 
     with connectable.connect() as connection:
-        conf_args.setdefault("include_object", include_object_for(connection.dialect.name))
+        conf_args.setdefault("include_object", include_object_for(connection.dialect.name, tables))
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

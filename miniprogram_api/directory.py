@@ -9,6 +9,7 @@ from app.api import parse_args
 from app.auth import current_user, roles_required
 from app.errors import ApiError
 from app.models.users import Role
+from app.schemas import several
 from app.services.directory import import_roster
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
@@ -37,11 +38,7 @@ class RowErrorOut(Schema):
 
 
 class ImportOut(Schema):
-    created = fields.Integer()
-    updated = fields.Integer()
-    disabled = fields.Integer()
-    unchanged = fields.Integer()
-    errors = fields.Integer()
+    created, updated, disabled, unchanged, errors = several(fields.Integer, 5)
     changes = fields.List(fields.Nested(ChangeOut))
     row_errors = fields.List(fields.Nested(RowErrorOut))
     notes = fields.List(fields.String())

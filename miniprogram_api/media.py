@@ -10,6 +10,7 @@ from app.auth import current_user
 from app.errors import ApiError
 from app.extensions import db
 from app.models.attachment import Attachment
+from app.schemas import several
 from app.services import attachments, media, photos
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
@@ -21,11 +22,8 @@ class AttachmentOut(Schema):
     status = fields.String(metadata={"description": "pending | ready | failed"})
     error = fields.String(allow_none=True)
     content_type = fields.String()
-    size = fields.Integer()
-    width = fields.Integer()
-    height = fields.Integer()
-    display_width = fields.Integer(allow_none=True)
-    display_height = fields.Integer(allow_none=True)
+    size, width, height = several(fields.Integer, 3)
+    display_width, display_height = several(fields.Integer, 2, allow_none=True)
     redactions = fields.List(fields.Dict())
     released = fields.Boolean()
     released_at = fields.String(allow_none=True)

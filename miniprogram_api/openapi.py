@@ -68,7 +68,8 @@ def _operation(info: dict, rule: str) -> dict:
 def build_spec(app: Flask) -> dict:
     spec = APISpec(
         title="静安「一网统管」工具箱 API (Jing'an Toolbox)", version="1.0.0", openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
+        # Tools' schemas are named <tool code>.<name>, so two tools may both call a schema InspectionIn.
+        plugins=[MarshmallowPlugin(schema_name_resolver=app.extensions["toolbox"].schema_name_resolver())],
         info={"description": "The JSON API the WeCom mini-apps call. Every error is "
                              '{"error": {"code", "message", "message_en"}}.'},
     )

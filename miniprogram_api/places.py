@@ -11,8 +11,9 @@ from app.auth import current_user, public
 from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgUnit
-from app.models.place import PLACE_KINDS, Place, PlacePosterBatch
+from app.models.place import Place, PlacePosterBatch
 from app.models.users import Role
+from app.schemas import several
 from app.services import audit, media, places, posters
 from app.services.after_commit import delay_after_commit
 from app.services.scope import admin_scope_clause, in_admin_scope, in_scope, scope_clause
@@ -35,7 +36,7 @@ def _ensure_may_see(user, path: str, *roles: str) -> None:
 
 class PlaceIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    kind = fields.String(required=True, validate=validate.OneOf(sorted(PLACE_KINDS)))
+    kind = fields.String(required=True, validate=places.check_kind)
     org_unit = fields.String(required=True, metadata={"description": "org unit code, e.g. JA01G01"})
     address = fields.String(allow_none=True, validate=validate.Length(max=255))
     lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
@@ -47,7 +48,7 @@ class PlaceIn(Schema):
 
 class PlacePatch(Schema):
     name = fields.String(validate=validate.Length(min=1, max=120))
-    kind = fields.String(validate=validate.OneOf(sorted(PLACE_KINDS)))
+    kind = fields.String(validate=places.check_kind)
     address = fields.String(allow_none=True, validate=validate.Length(max=255))
     lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     lng = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
@@ -56,7 +57,7 @@ class PlacePatch(Schema):
 
 class PlaceQuery(PageArgs):
     org_unit = fields.String(metadata={"description": "only places in this unit's subtree"})
-    kind = fields.String(validate=validate.OneOf(sorted(PLACE_KINDS)))
+    kind = fields.String(validate=places.check_kind, metadata={"description": "a place kind a tool declares"})
     q = fields.String(metadata={"description": "name or address contains"})
     active = fields.Boolean()
 
@@ -64,23 +65,15 @@ class PlaceQuery(PageArgs):
 class PlaceOut(Schema):
     id = fields.Integer()
     code = fields.String(metadata={"example": "7KQ2M9XHTP"})
-    name = fields.String()
-    kind = fields.String()
-    kind_name = fields.String()
-    org_unit = fields.Dict()
-    street = fields.Dict(allow_none=True)
+    name, kind, kind_name = several(fields.String, 3)
+    org_unit, street = fields.Dict(), fields.Dict(allow_none=True)
     address = fields.String(allow_none=True)
-    lat = fields.Float(allow_none=True)
-    lng = fields.Float(allow_none=True)
+    lat, lng = several(fields.Float, 2, allow_none=True)
     active = fields.Boolean()
-    ref_tool = fields.String(allow_none=True)
-    ref_type = fields.String(allow_none=True)
-    ref_id = fields.String(allow_none=True)
-    report_url = fields.String()
-    qrcode_png = fields.String()
-    qrcode_svg = fields.String()
-    poster_png = fields.String()
-    poster_pdf = fields.String()
+    # The tool record this place stands for (e.g. a construction site), if any.
+    ref_tool, ref_type, ref_id = several(fields.String, 3, allow_none=True)
+    # Where to get the code's report page, QR codes and posters.
+    report_url, qrcode_png, qrcode_svg, poster_png, poster_pdf = several(fields.String, 5)
 
 
 class PlacePage(PageOut):

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from app.api import PageArgs, PageOut
 from app.models.org import OrgLevel
+from app.schemas import several
 
 
 class OrgUnitSummary(Schema):
@@ -47,23 +48,20 @@ class UserOut(Schema):
 
 
 class CategoryOut(Schema):
-    code = fields.String()
-    name = fields.String()
-    route_to = fields.String()
-    limit = fields.String()
+    code, name = several(fields.String, 2)
+    route_to, limit = several(fields.String, 2)
+
+
+class PlaceKindOut(Schema):
+    code, name = several(fields.String, 2)
 
 
 class ToolOut(Schema):
-    code = fields.String()
-    name = fields.String()
-    icon = fields.String()
-    version = fields.String()
-    description = fields.String()
-    url = fields.String()
-    roles = fields.List(fields.String())
-    source = fields.String()
+    code, name, icon, version = several(fields.String, 4)
+    description, url, source = several(fields.String, 3)
+    roles, search_types = several(fields.List, 2, cls_or_instance=fields.String())
     categories = fields.List(fields.Nested(CategoryOut))
-    search_types = fields.List(fields.String())
+    place_kinds = fields.List(fields.Nested(PlaceKindOut))
 
 
 class ToolList(Schema):
@@ -103,16 +101,10 @@ class AuditQuery(PageArgs):
 
 
 class AuditRowOut(Schema):
-    id = fields.Integer()
-    at = fields.DateTime()
-    actor = fields.String(allow_none=True)
-    action = fields.String()
-    target_type = fields.String(allow_none=True)
-    target_id = fields.String(allow_none=True)
-    ip = fields.String(allow_none=True)
-    outcome = fields.String()
+    id, at = fields.Integer(), fields.DateTime()
+    actor, target_type, target_id, ip = several(fields.String, 4, allow_none=True)
+    action, outcome, hash = several(fields.String, 3)
     detail = fields.Dict()
-    hash = fields.String()
 
 
 class AuditPage(PageOut):

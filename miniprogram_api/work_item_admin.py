@@ -12,10 +12,11 @@ from app.auth import current_user, roles_required
 from app.errors import ApiError
 from app.extensions import db
 from app.models.users import Role
-from app.models.workitem import TIME_LIMIT_KINDS, CalendarDay, WorkItemLimit
+from app.models.workitem import CalendarDay, WorkItemLimit
 from app.registry import current_registry
 from app.services import audit, workdays
 from app.services import workflow as wf
+from app.terms import TIME_LIMIT_KINDS
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
 from miniprogram_api.work_item_schemas import (

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from app.api import PageArgs, PageOut
 from app.models.users import User
 from app.models.workitem import WorkItem, WorkItemApproval, WorkItemEvent
+from app.schemas import UnitRef, several
 from app.services import workflow as wf
 from app.services.crypto import mask_mobile, mask_name
 
@@ -23,71 +24,42 @@ class WorkItemQuery(PageArgs):
     priority = fields.String(validate=validate.OneOf(wf.PRIORITIES))
 
 
-class UnitRef(Schema):
-    code = fields.String()
-    name = fields.String()
-
-
 class WorkItemOut(Schema):
     id = fields.Integer()
     number = fields.String(metadata={"example": "JA-2026-000123"})
-    title = fields.String()
-    category = fields.String()
-    category_name = fields.String()
+    title, category, category_name = several(fields.String, 3)
     source = fields.Dict()
-    state = fields.String()
-    state_label = fields.String()
-    priority = fields.String()
-    unit = fields.Nested(UnitRef)
-    dispatch_unit = fields.Nested(UnitRef)
-    assignee = fields.Dict(allow_none=True)
-    stage = fields.String(allow_none=True)
-    due_at = fields.DateTime(allow_none=True)
-    close_due_at = fields.DateTime()
-    overdue = fields.Boolean()
-    supervised = fields.Boolean()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    state, state_label, priority = several(fields.String, 3)
+    unit, dispatch_unit = several(fields.Nested, 2, nested=UnitRef)
+    assignee, stage = fields.Dict(allow_none=True), fields.String(allow_none=True)
+    due_at, close_due_at = fields.DateTime(allow_none=True), fields.DateTime()
+    overdue, supervised = several(fields.Boolean, 2)
+    created_at, updated_at = several(fields.DateTime, 2)
     version = fields.Integer()
 
 
 class EventOut(Schema):
-    id = fields.Integer()
-    at = fields.DateTime()
-    action = fields.String()
-    label = fields.String()
-    from_state = fields.String(allow_none=True)
-    to_state = fields.String(allow_none=True)
+    id, at = fields.Integer(), fields.DateTime()
+    action, label = several(fields.String, 2)
+    from_state, to_state = several(fields.String, 2, allow_none=True)
     actor = fields.Dict(allow_none=True)
-    from_unit = fields.Nested(UnitRef, allow_none=True)
-    to_unit = fields.Nested(UnitRef, allow_none=True)
-    reason = fields.String(allow_none=True)
-    detail = fields.Dict()
+    from_unit, to_unit = several(fields.Nested, 2, nested=UnitRef, allow_none=True)
+    reason, detail = fields.String(allow_none=True), fields.Dict()
 
 
 class ApprovalOut(Schema):
-    id = fields.Integer()
-    work_item_id = fields.Integer()
-    number = fields.String()
-    kind = fields.String()
-    kind_label = fields.String()
-    status = fields.String()
-    status_label = fields.String()
-    from_unit = fields.Nested(UnitRef)
-    approver_unit = fields.Nested(UnitRef)
+    id, work_item_id = several(fields.Integer, 2)
+    number, kind, kind_label, status, status_label = several(fields.String, 5)
+    from_unit, approver_unit = several(fields.Nested, 2, nested=UnitRef)
     target_unit = fields.Nested(UnitRef, allow_none=True)
-    days = fields.Integer(allow_none=True)
-    reason = fields.String()
-    requested_by = fields.Dict(allow_none=True)
-    decided_by = fields.Dict(allow_none=True)
-    decided_at = fields.DateTime(allow_none=True)
-    decided_via = fields.String(allow_none=True)
+    days, reason = fields.Integer(allow_none=True), fields.String()
+    requested_by, decided_by = several(fields.Dict, 2, allow_none=True)
+    decided_at, decided_via = fields.DateTime(allow_none=True), fields.String(allow_none=True)
     created_at = fields.DateTime()
 
 
 class ActionOptionOut(Schema):
-    action = fields.String()
-    label = fields.String()
+    action, label = several(fields.String, 2)
     side = fields.String(metadata={"description": "handler 承办单位 | dispatcher 派单单位 | manager 上级单位负责人"})
     side_label = fields.String()
     allowed = fields.Boolean(metadata={"description": "whether you may take it now"})
@@ -96,16 +68,12 @@ class ActionOptionOut(Schema):
 
 
 class WorkItemDetail(WorkItemOut):
-    description = fields.String()
-    address = fields.String(allow_none=True)
-    lat = fields.Float(allow_none=True)
-    lng = fields.Float(allow_none=True)
+    description, address = fields.String(), fields.String(allow_none=True)
+    lat, lng = several(fields.Float, 2, allow_none=True)
     photo_ids = fields.List(fields.Integer())
     reporter = fields.Dict(allow_none=True, metadata={"description": "masked unless ?reveal=reporter (audited)"})
-    result = fields.String(allow_none=True)
-    satisfaction = fields.String(allow_none=True)
-    first_contact_at = fields.DateTime(allow_none=True)
-    closed_at = fields.DateTime(allow_none=True)
+    result, satisfaction = several(fields.String, 2, allow_none=True)
+    first_contact_at, closed_at = several(fields.DateTime, 2, allow_none=True)
     limits = fields.Dict()
     allowed_actions = fields.List(fields.String(), metadata={"description": "what you may do now"})
     actions = fields.List(fields.Nested(ActionOptionOut), metadata={
@@ -115,10 +83,7 @@ class WorkItemDetail(WorkItemOut):
 
 
 class Counts(Schema):
-    todo = fields.Integer()
-    done = fields.Integer()
-    overdue = fields.Integer()
-    approvals = fields.Integer()
+    todo, done, overdue, approvals = several(fields.Integer, 4)
 
 
 class WorkItemPage(PageOut):
@@ -161,8 +126,7 @@ class CalendarQuery(Schema):
 
 class CalendarDayOut(Schema):
     date = fields.Date(attribute="day")
-    kind = fields.String()
-    name = fields.String()
+    kind, name = several(fields.String, 2)
     source = fields.String(allow_none=True)
 
 
@@ -178,19 +142,15 @@ class CalendarDayIn(Schema):
 class LimitIn(Schema):
     tool = fields.String(required=True)
     category = fields.String(load_default="")
-    sign_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=15))
-    close_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=15))
-    rehandle_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=15))
+    # Working days; 15 at most for a stage, 60 for the close deadline with its extensions.
+    sign_days, close_days, rehandle_days = several(fields.Integer, 3, allow_none=True,
+                                                   validate=validate.Range(min=1, max=15))
     max_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=60))
 
 
 class LimitOut(Schema):
-    tool = fields.String(attribute="tool_code")
-    category = fields.String()
-    sign_days = fields.Integer(allow_none=True)
-    close_days = fields.Integer(allow_none=True)
-    rehandle_days = fields.Integer(allow_none=True)
-    max_days = fields.Integer(allow_none=True)
+    tool, category = fields.String(attribute="tool_code"), fields.String()
+    sign_days, close_days, rehandle_days, max_days = several(fields.Integer, 4, allow_none=True)
     changed_by = fields.String(allow_none=True)
 
 

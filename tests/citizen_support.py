@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import io
-from contextlib import contextmanager
 
 import redis
 from PIL import Image, ImageDraw
 from rq import Queue
 
 from app.extensions import db
-from tests.fixtures import REDIS_URL, USE_REDIS
-
-
-@contextmanager
-def temporary_media_root(app, path):
-    """Point MEDIA_ROOT at path (a test's tmp dir) for the duration."""
-    previous = app.config.get("MEDIA_ROOT")
-    app.config["MEDIA_ROOT"] = str(path)
-    try:
-        yield path
-    finally:
-        app.config["MEDIA_ROOT"] = previous
+from tests.fixtures import REDIS_URL, USE_REDIS, temporary_media_root  # noqa: F401 - re-exported
 
 
 def run_jobs(app, *queues: str) -> None:

@@ -7,11 +7,15 @@ TEST_DATABASE_URL / TEST_REDIS_URL choose the servers (defaults: the CI machine'
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 import redis
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from app import create_app
 from app.extensions import db
@@ -99,7 +103,8 @@ def reset_schema(app) -> None:
 def empty_tables(app) -> None:
     with app.app_context():
         db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        existing = set(inspect(db.engine).get_table_names())  # a tool's models may be loaded, not its tables
+        tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name in existing]
         with db.engine.begin() as conn:
             if db.engine.dialect.name == "postgresql":
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
@@ -127,7 +132,11 @@ def app(tmp_path_factory):
 
 @pytest.fixture
 def make_app(app, tmp_path):
-    """Factory for a second app on the same database with other settings; closed after the test."""
+    """Factory for a second app on the same database with other settings; closed after the test.
+
+    On the shared test database it creates the tables of tools the first app did not load (e.g. the
+    sample tools'); an app on another database (a migration test's) gets nothing made for it.
+    """
     apps = []
 
     def create(**overrides):
@@ -135,6 +144,9 @@ def make_app(app, tmp_path):
                   **overrides}
         new_app = create_app(config)
         apps.append(new_app)
+        if "SQLALCHEMY_DATABASE_URI" not in overrides:
+            with new_app.app_context():
+                db.create_all()
         return new_app
 
     yield create
@@ -151,6 +163,24 @@ def _clean_state(request, app):
         redis.Redis.from_url(REDIS_URL).flushdb()
     from app.services import ratelimit
     ratelimit._memory.clear()
+
+
+@contextmanager
+def temporary_media_root(app, path):
+    """Point MEDIA_ROOT at path (a test's tmp dir) for the duration."""
+    previous = app.config.get("MEDIA_ROOT")
+    app.config["MEDIA_ROOT"] = str(path)
+    try:
+        yield path
+    finally:
+        app.config["MEDIA_ROOT"] = previous
+
+
+@pytest.fixture
+def media_root(app, tmp_path):
+    """Photos and posters stored under the test's own folder (MEDIA_ROOT)."""
+    with temporary_media_root(app, tmp_path / "media") as path:
+        yield path
 
 
 @pytest.fixture
@@ -362,3 +392,53 @@ def screenshots(request):
     shots = Screenshots(os.path.join(ARTIFACTS_DIR, request.node.name))
     yield shots
     print(f"\nscreenshots of {request.node.name}: {shots.folder} ({shots.count} files)")  # noqa: T201
+
+
+# --- a third-party tool, installed from its own distribution through its entry point -------------------
+
+PLUGIN_PYPROJECT = """
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "jingan-noise-monitor"
+version = "0.2.0"
+
+[project.entry-points."jingan_toolbox.tools"]
+noise_monitor = "jingan_noise_monitor:tool"
+"""
+
+PLUGIN_MODULE = '''
+from flask import Blueprint, jsonify
+from app.toolkit import Category, Manifest, Tool
+
+blueprint = Blueprint("noise_monitor", __name__)
+
+
+@blueprint.get("/hello")
+def hello():
+    return jsonify({"hello": "噪声监测"})
+
+
+tool = Tool(manifest=Manifest(code="noise_monitor", name="噪声监测", icon="sound", version="0.2.0",
+                              roles=("worker",), categories=(Category("noise", "夜间施工噪声"),)),
+            blueprint=blueprint)
+'''
+
+
+@pytest.fixture
+def installed_plugin(tmp_path):
+    """Build a tiny separate distribution exposing the entry point, and install it on sys.path."""
+    source = tmp_path / "plugin-src"
+    (source / "jingan_noise_monitor").mkdir(parents=True)
+    (source / "pyproject.toml").write_text(textwrap.dedent(PLUGIN_PYPROJECT))
+    (source / "jingan_noise_monitor" / "__init__.py").write_text(PLUGIN_MODULE)
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+                    "--no-build-isolation", "--target", str(target), str(source)],
+                   check=True, capture_output=True)
+    sys.path.insert(0, str(target))
+    yield target
+    sys.path.remove(str(target))
+    sys.modules.pop("jingan_noise_monitor", None)

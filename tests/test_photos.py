@@ -13,19 +13,15 @@ from app.extensions import db
 from app.models.attachment import Attachment
 from app.models.audit import AuditLog
 from app.services import media, photos
-from tests.citizen_support import jpeg_with_gps, png_bytes, queued_count, run_jobs, temporary_media_root
+from tests.citizen_support import jpeg_with_gps, png_bytes, queued_count, run_jobs
 from tests.fixtures import USE_REDIS
+
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 def upload(client, headers, data: bytes, name="photo.jpg"):
     return client.post("/api/v1/attachments", headers=headers,
                        data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
-
-
-@pytest.fixture(autouse=True)
-def media_root(app, tmp_path):
-    with temporary_media_root(app, tmp_path / "media") as path:
-        yield path
 
 
 @pytest.fixture

@@ -9,14 +9,8 @@ import pytest
 from PIL import Image
 
 from app.services.posters import A4, find_cjk_font
-from tests.citizen_support import run_jobs, temporary_media_root
+from tests.citizen_support import run_jobs
 from tests.fixtures import USE_REDIS
-
-
-@pytest.fixture(autouse=True)
-def media_root(app, tmp_path):
-    with temporary_media_root(app, tmp_path / "media") as path:
-        yield path
 
 
 @pytest.fixture
@@ -24,6 +18,8 @@ def font_available(app):
     with app.app_context():
         if find_cjk_font() is None:
             pytest.skip("no CJK font installed (make test installs fonts-wqy-zenhei)")
+
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 def add_place(client, headers, unit, name):

@@ -1,17 +1,27 @@
 """The tool registry: discovery (built-in folders and entry points), validation, mounting, enablement."""
 
-import subprocess
-import sys
 import textwrap
 
 import pytest
 from flask import Blueprint
+from flask.cli import AppGroup
 from sqlalchemy import String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.extensions import db
 from app.models import AuditLog
-from toolbox.registry import Category, Manifest, Registry, Tool, ToolError, tool_tables, validate, validate_tables
+from app.registry import (
+    Category,
+    Manifest,
+    Periodic,
+    PlaceKind,
+    Registry,
+    Tool,
+    ToolError,
+    tool_tables,
+    validate,
+    validate_tables,
+)
 
 
 @pytest.fixture
@@ -28,7 +38,7 @@ def make_tool(code="good_tool", **manifest):
 def test_builtin_tools_are_discovered_and_mounted(sample_app, district, auth):
     app = sample_app()
     registry = app.extensions["toolbox"]
-    assert [t.code for t in registry] == ["street_lamps"]
+    assert [t.code for t in registry] == ["shared_bikes", "street_lamps"]
     assert registry.get("street_lamps").source == "builtin"
     response = app.test_client().get("/api/v1/tools/street_lamps/ping", headers=auth.headers("ja01g01-worker"))
     assert response.get_json() == {"tool": "street_lamps"}
@@ -80,54 +90,6 @@ def test_a_disabled_by_config_tool_is_not_mounted(sample_app):
     assert app.extensions["toolbox"].get("street_lamps") is None
 
 
-PLUGIN_PYPROJECT = """
-[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "jingan-noise-monitor"
-version = "0.2.0"
-
-[project.entry-points."jingan_toolbox.tools"]
-noise_monitor = "jingan_noise_monitor:tool"
-"""
-
-PLUGIN_MODULE = '''
-from flask import Blueprint, jsonify
-from toolbox.registry import Category, Manifest, Tool
-
-blueprint = Blueprint("noise_monitor", __name__)
-
-
-@blueprint.get("/hello")
-def hello():
-    return jsonify({"hello": "噪声监测"})
-
-
-tool = Tool(manifest=Manifest(code="noise_monitor", name="噪声监测", icon="sound", version="0.2.0",
-                              roles=("worker",), categories=(Category("noise", "夜间施工噪声"),)),
-            blueprint=blueprint)
-'''
-
-
-@pytest.fixture
-def installed_plugin(tmp_path):
-    """Build a tiny separate distribution exposing the entry point, and install it on sys.path."""
-    source = tmp_path / "plugin-src"
-    (source / "jingan_noise_monitor").mkdir(parents=True)
-    (source / "pyproject.toml").write_text(textwrap.dedent(PLUGIN_PYPROJECT))
-    (source / "jingan_noise_monitor" / "__init__.py").write_text(PLUGIN_MODULE)
-    target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-                    "--no-build-isolation", "--target", str(target), str(source)],
-                   check=True, capture_output=True)
-    sys.path.insert(0, str(target))
-    yield target
-    sys.path.remove(str(target))
-    sys.modules.pop("jingan_noise_monitor", None)
-
-
 def test_entry_point_tool_from_a_separate_distribution_is_registered_and_mounted(
         sample_app, installed_plugin, district, auth):
     app = sample_app()
@@ -137,14 +99,14 @@ def test_entry_point_tool_from_a_separate_distribution_is_registered_and_mounted
     headers = auth.headers("ja01g01-worker")
     assert client.get("/api/v1/tools/noise_monitor/hello", headers=headers).get_json() == {"hello": "噪声监测"}
     codes = [t["code"] for t in client.get("/api/v1/toolbox", headers=headers).get_json()["items"]]
-    assert codes == ["noise_monitor", "street_lamps"]
+    assert codes == ["noise_monitor", "shared_bikes", "street_lamps"]
 
 
 def test_toolbox_lists_tools_by_role(sample_app, district, auth):
     client = sample_app().test_client()
     as_worker = client.get("/api/v1/toolbox", headers=auth.headers("ja01g01-worker")).get_json()
     as_auditor = client.get("/api/v1/toolbox", headers=auth.headers("ja-auditor")).get_json()
-    assert [t["code"] for t in as_worker["items"]] == ["street_lamps"]
+    assert [t["code"] for t in as_worker["items"]] == ["shared_bikes", "street_lamps"]
     assert as_auditor["items"] == []
 
 
@@ -159,10 +121,10 @@ def test_admin_disables_a_tool_for_one_street_only(sample_app, district, auth):
     def toolbox(userid):
         return [t["code"] for t in client.get("/api/v1/toolbox", headers=auth.headers(userid)).get_json()["items"]]
 
-    assert toolbox("ja01g01-worker") == []
-    assert toolbox("ja02g01-worker") == ["street_lamps"]
+    assert toolbox("ja01g01-worker") == ["shared_bikes"]
+    assert toolbox("ja02g01-worker") == ["shared_bikes", "street_lamps"]
     opened = client.get("/api/v1/me", headers=auth.headers("ja01g01-worker")).get_json()
-    assert opened["toolbox"] == []
+    assert [t["code"] for t in opened["toolbox"]] == ["shared_bikes"]
     with app.app_context():
         row = db.session.execute(select(AuditLog).where(AuditLog.action == "tool.disable")).scalar_one()
         assert row.actor == "ja-admin" and row.detail == {"org_unit": "JA01", "enabled": False}
@@ -174,9 +136,9 @@ def test_nearest_setting_wins(sample_app, district, auth):
     client.put("/api/v1/admin/tools/street_lamps/settings", headers=admin, json={"org_unit": "JA", "enabled": False})
     client.put("/api/v1/admin/tools/street_lamps/settings", headers=admin,
                json={"org_unit": "JA03G02", "enabled": True})
-    for userid, expected in [("ja03g02-worker", ["street_lamps"]), ("ja03g01-worker", [])]:
+    for userid, expected in [("ja03g02-worker", True), ("ja03g01-worker", False)]:
         items = client.get("/api/v1/toolbox", headers=auth.headers(userid)).get_json()["items"]
-        assert [t["code"] for t in items] == expected
+        assert ("street_lamps" in [t["code"] for t in items]) is expected
 
 
 @pytest.mark.parametrize("userid", ["ja-secadmin", "ja-auditor", "ja01-manager"])
@@ -206,3 +168,88 @@ def test_cli_lists_enables_and_disables_tools(sample_app, district):
     assert "street_lamps" in listing and "disabled at JA05" in listing
     bad = runner.invoke(args=["toolbox", "tools", "enable", "street_lamps", "--unit", "NOPE"])
     assert bad.exit_code != 0 and "no org unit" in bad.output
+
+
+# --- what a manifest declares, refused when malformed, wired when right ------------------------------------
+
+def job_stub() -> int:
+    return 0
+
+
+@pytest.mark.parametrize(("tool", "message"), [
+    (make_tool(categories=(Category("old", "旧", limit="ordinary"),)), "'ordinary' is now '5 working days'"),
+    (make_tool(place_kinds=(PlaceKind("Bad Kind", "坏"),)), "place kind code 'Bad Kind' is malformed"),
+    (Tool(manifest=make_tool().manifest, periodic=(Periodic("cleanup", job_stub, 60),)), "must be named 'good_tool.…'"),
+    (Tool(manifest=make_tool().manifest, cli=AppGroup("lamps")), "CLI group must be named 'good-tool'"),
+])
+def test_malformed_declarations_are_refused_with_a_clear_message(tool, message):
+    with pytest.raises(ToolError) as excinfo:
+        validate(tool)
+    assert message in str(excinfo.value)
+
+
+def test_two_tools_cannot_own_one_place_kind():
+    with pytest.raises(ToolError, match="place kind 'kiosk' is already declared by 'good_tool'"):
+        Registry([make_tool(place_kinds=(PlaceKind("kiosk", "报亭"),)),
+                  make_tool(code="other_tool", place_kinds=(PlaceKind("kiosk", "报亭"),))])
+
+
+def test_place_kinds_offer_only_categories_a_citizen_may_pick():
+    citizens = make_tool(code="citizens", categories=(Category("litter", "垃圾", citizen=True),
+                                                       Category("internal", "内部")))
+    kiosks = make_tool(place_kinds=(PlaceKind("kiosk", "报亭", citizen_categories=("internal",)),))
+    with pytest.raises(ToolError, match=r"place kind 'kiosk' offers citizen categories \['internal'\]"):
+        Registry([citizens, kiosks]).check_citizen_categories()
+    kinds = (PlaceKind("kiosk", "报亭", ("litter",)), PlaceKind("bin", "箱"))
+    fine = Registry([citizens, make_tool(place_kinds=kinds)])
+    fine.check_citizen_categories()
+    assert [c.code for c in fine.citizen_categories("kiosk")] == ["litter"]
+    assert [c.code for c in fine.citizen_categories("bin")] == ["litter"]  # none named: every citizen category
+    Registry([kiosks]).check_citizen_categories()  # no citizen reporting in the app: nothing to check
+
+
+def test_place_kinds_come_from_the_tools(sample_app, district, auth):
+    client = sample_app().test_client()
+    headers = auth.headers("ja-admin")
+    ok = client.post("/api/v1/places", headers=headers, json={"name": "静安寺站 1 号口", "kind": "bike_parking",
+                                                              "org_unit": "JA01G01"})
+    assert ok.status_code == 201 and ok.get_json()["kind_name"] == "共享单车停放点"
+    unknown = client.post("/api/v1/places", headers=headers, json={"name": "工地", "kind": "construction_site",
+                                                                   "org_unit": "JA01G01"})
+    assert unknown.status_code == 422 and "bike_parking" in str(unknown.get_json()["error"]["fields"]["kind"])
+
+
+def test_a_public_view_in_a_tool_api_is_refused_at_start_up(make_app, tmp_path, monkeypatch):
+    package = tmp_path / "leaky_tools"
+    (package / "leaky").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "leaky" / "__init__.py").write_text(textwrap.dedent('''
+        from flask import Blueprint
+        from app import toolkit as tk
+        from app.auth import public
+        bp = Blueprint("leaky", __name__)
+        bp.get("/open")(public(lambda: "x"))
+        tool = tk.Tool(manifest=tk.Manifest(code="leaky", name="漏", icon="x", version="1"), blueprint=bp)
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ToolError, match="leaky.<lambda> is public"):
+        make_app(TOOLBOX_PACKAGES=("leaky_tools",))
+
+
+def test_tool_schemas_are_named_by_their_tool_in_the_openapi_document(client):
+    names = set(client.get("/api/openapi.json").get_json()["components"]["schemas"])
+    assert {"construction_sites.InspectionIn", "facade_inspection.InspectionIn", "UnitRef", "WorkItemOut"} <= names
+    assert not {n for n in names if n.startswith("Site") or n.startswith("Facade")}
+
+
+def test_periodic_jobs_and_cli_groups_are_wired(app):
+    from app.jobs import PERIODIC_JOBS
+    from toolbox.facade_inspection.jobs import remind_reinspections
+
+    assert PERIODIC_JOBS["facade_inspection.reinspection_reminders"].func is remind_reinspections
+    assert "citizen-report" in app.cli.commands["toolbox"].commands
+
+
+def test_each_tool_keeps_its_migrations_in_its_own_folder(app):
+    folders = {tool.code: tool.migrations_dir for tool in app.extensions["toolbox"]}
+    assert all(folder and folder.endswith(f"toolbox/{code}/migrations") for code, folder in folders.items())

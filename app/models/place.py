@@ -1,6 +1,7 @@
 """Places (静安码): a site, building, flood point, committee office … with a short unguessable code.
 
-The code's QR opens the citizen H5 report page for that place (/h5/c/<code>).
+The code's QR opens the citizen H5 report page for that place (/h5/c/<code>). The kinds of place
+are declared by the tools (Manifest.place_kinds): a tool that registers buildings owns "building".
 """
 
 from __future__ import annotations
@@ -13,16 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import UTCDateTime, db
 from app.models.base import TimestampMixin
 from app.models.org import OrgUnit
-
-PLACE_KINDS = {
-    "construction_site": "工地",
-    "building": "楼宇",
-    "flood_point": "积水点",
-    "committee": "居村委",
-    "street_furniture": "街道设施",
-    "public_space": "公共场所",
-    "other": "其他",
-}
+from app.registry import current_registry
 
 
 class Place(TimestampMixin, db.Model):
@@ -49,7 +41,8 @@ class Place(TimestampMixin, db.Model):
 
     @property
     def kind_name(self) -> str:
-        return PLACE_KINDS.get(self.kind, self.kind)
+        kind = current_registry().place_kinds.get(self.kind)
+        return kind.name if kind is not None else self.kind
 
     @property
     def street(self) -> OrgUnit | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, event
@@ -12,19 +11,7 @@ from app.extensions import UTCDateTime, db
 from app.models.base import TimestampMixin, utcnow
 from app.models.org import OrgUnit
 from app.services.crypto import EncryptedString, mask_mobile
-
-
-class Role(enum.StrEnum):
-    WORKER = "worker"                   # 网格员 / 巡查员
-    OPERATOR = "operator"               # 城运中心值班员、派单员
-    MANAGER = "manager"                 # 街镇/区负责人：审批
-    ADMIN = "admin"                     # 系统管理员：工具、组织、静安码
-    SECURITY_ADMIN = "security_admin"   # 安全管理员：人员与授权
-    AUDIT_ADMIN = "audit_admin"         # 审计管理员：只读审计日志
-
-
-#: Every role a tool's manifest may admit.
-KNOWN_ROLES = frozenset(role.value for role in Role)
+from app.terms import KNOWN_ROLES, Role  # noqa: F401 - re-exported: the roles are the platform's shared terms
 
 # 三员分立: graded protection forbids one person holding two of these.
 SEPARATED_ADMIN_ROLES = frozenset({Role.ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})

@@ -1,7 +1,7 @@
 """Work items (工单): the forwarding workflow's records, its timeline, approvals, alerts and calendar.
 
 The rules (which action is allowed when, by whom, with which time limit) live in the
-app/services/workflow/ package; these are only the rows, and the kinds of time limit a category can have.
+app/services/workflow/ package; these are only the rows.
 """
 
 from __future__ import annotations
@@ -28,9 +28,6 @@ from app.models.org import OrgUnit
 from app.models.users import User
 from app.services.crypto import EncryptedString
 
-#: The kinds of time limit a tool's category declares, and the working days each gives to close an item.
-TIME_LIMIT_KINDS = {"consultation": 1, "supervised": 3, "ordinary": 5}
-
 
 class WorkItem(TimestampMixin, db.Model):
     """One problem moving between units until it is closed (办结)."""
@@ -45,7 +42,7 @@ class WorkItem(TimestampMixin, db.Model):
     source_id: Mapped[str] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(64))
     category_name: Mapped[str] = mapped_column(String(100))
-    limit_kind: Mapped[str] = mapped_column(String(32))  # consultation / supervised / ordinary
+    limit_kind: Mapped[str] = mapped_column(String(32))  # a TIME_LIMIT_KINDS key, e.g. "5 working days"
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     address: Mapped[str | None] = mapped_column(String(255))

@@ -13,12 +13,14 @@ import secrets
 import qrcode
 import qrcode.image.svg
 from flask import current_app
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgUnit
-from app.models.place import PLACE_KINDS, Place
+from app.models.place import Place
+from app.registry import current_registry
 
 # No 0/O, 1/I/L: codes are read aloud and typed from posters. 31^10 ≈ 8e14 codes.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -37,12 +39,20 @@ def normalise_code(code: str) -> str:
     return (code or "").strip().upper()
 
 
+def check_kind(kind: str) -> None:
+    """A schema validator: the kind is one some registered tool declares."""
+    known = current_registry().place_kinds
+    if kind not in known:
+        raise ValidationError(f"地点类型须为：{'、'.join(f'{k}（{v.name}）' for k, v in sorted(known.items()))}")
+
+
 def create_place(*, name: str, kind: str, org_unit: OrgUnit, address: str | None = None,
                  lat: float | None = None, lng: float | None = None, ref_tool: str | None = None,
                  ref_type: str | None = None, ref_id=None, created_by=None) -> Place:
     """Add a new place with a fresh unguessable code to the session (the caller commits)."""
-    if kind not in PLACE_KINDS:
-        raise ApiError(422, "invalid_place_kind", "地点类型无效", "Unknown place kind", kinds=sorted(PLACE_KINDS))
+    known = current_registry().place_kinds
+    if kind not in known:
+        raise ApiError(422, "invalid_place_kind", "地点类型无效", "Unknown place kind", kinds=sorted(known))
     if not (name or "").strip():
         raise ApiError(422, "place_name_required", "请填写地点名称", "A place needs a name")
     place = Place(code=new_code(), name=name.strip(), kind=kind, org_unit=org_unit, org_unit_id=org_unit.id,

@@ -120,7 +120,7 @@ def screens_for(tool) -> ToolScreens | None:
 PER_PAGE = 20
 
 
-def paged(statement, page: int, per_page: int = PER_PAGE):
+def page_rows(statement, page: int, per_page: int = PER_PAGE):
     """(rows, pages, total) of one page of a select."""
     total = db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
     rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).unique().scalars().all()

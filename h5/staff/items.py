@@ -16,7 +16,7 @@ from app.web.filters import deadline_text
 from app.web.screens import Badge, Field, ListPage, Row, Tab, form
 from app.web.session import page_error
 from app.web.submit import handle_form
-from app.web.toolscreens import paged
+from app.web.toolscreens import page_rows
 from h5.staff import bp
 
 STATE_TONES = {"dispatched": "warn", "handling": "info", "rehandling": "warn", "reviewing": "info",
@@ -62,7 +62,7 @@ def inbox_page():
     counts = wf.workbench_counts(user)
     stmt = select(WorkItem).where(wf.visible_to(user), wf.workbench_box_clause(box, user)).order_by(
         WorkItem.due_at.asc().nulls_last(), WorkItem.id.desc())
-    rows, pages, total = paged(stmt, page)
+    rows, pages, total = page_rows(stmt, page)
     tabs = [Tab(k, label, url_for("staff.inbox", box=k), counts[k]) for k, (label, _, _) in wf.WORKBENCH_BOXES.items()
             if k != "to_dispatch" or counts[k] or box == k]
     tabs.append(Tab("all", "全部在办", url_for("staff.inbox", box="all")))

@@ -11,10 +11,10 @@ from toolbox.registry import Category, Manifest, Tool
 WF_TOOL = Tool(manifest=Manifest(
     code="wf_demo", name="工单测试工具", icon="flag", version="1.0",
     categories=(
-        Category("waterlogging", "道路积水", route_to="street", limit="ordinary"),
-        Category("consult", "政策咨询", route_to="street", limit="consultation"),
-        Category("site_hazard", "工地隐患", route_to="JA-D-JG", limit="supervised"),
-        Category("grid_issue", "网格事项", route_to="grid", limit="ordinary"),
+        Category("waterlogging", "道路积水", route_to="street", limit="5 working days"),
+        Category("consult", "政策咨询", route_to="street", limit="1 working day"),
+        Category("site_hazard", "工地隐患", route_to="JA-D-JG", limit="3 working days"),
+        Category("grid_issue", "网格事项", route_to="grid", limit="5 working days"),
     ),
 ))
 

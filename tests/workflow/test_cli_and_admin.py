@@ -66,7 +66,7 @@ def test_time_limits_are_configurable_per_tool_and_category(app, client, auth, n
     assert client.put("/api/v1/admin/work-item-limits", json=consult, headers=admin).status_code == 200
     listing = client.get("/api/v1/admin/work-item-limits", headers=admin).get_json()
     assert {(r["category"], r["close_days"]) for r in listing["items"]} == {("", 4), ("consult", 2)}
-    assert listing["defaults"]["close_days_by_kind"] == {"consultation": 1, "supervised": 3, "ordinary": 5}
+    assert listing["defaults"]["close_days_by_kind"] == {"1 working day": 1, "3 working days": 3, "5 working days": 5}
     with app.app_context():
         ordinary = item_row(new_item("JA01G01", "waterlogging"))
         assert ordinary.close_days == 4

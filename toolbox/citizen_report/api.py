@@ -1,4 +1,7 @@
-"""Staff API of the citizen reporting tool (/api/v1/tools/citizen_report/)."""
+"""Staff API of the citizen reporting tool (/api/v1/tools/citizen_report/).
+
+The registry checks that the caller may open the tool before every view here.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,28 @@ from flask import Blueprint, jsonify
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.api import PageArgs, PageOut, paginate, parse_args, parse_json
-from app.auth import current_user, roles_required
-from app.errors import ApiError
-from app.extensions import db
-from app.models.users import Role
-from app.services.scope import scoped
-from app.services.toolbox import require_tool_access
-from miniprogram_api.openapi import doc
+from app.toolkit import (
+    ApiError,
+    PageArgs,
+    PageOut,
+    Place,
+    Role,
+    audit,
+    current_user,
+    db,
+    doc,
+    paged,
+    parse_args,
+    parse_json,
+    roles_required,
+    scoped,
+    several,
+)
 from toolbox.citizen_report.manifest import CODE, MANIFEST
 from toolbox.citizen_report.models import CitizenReport, Open311ApiKey, ReportStatus
+from toolbox.citizen_report.open311 import issue_api_key
+from toolbox.citizen_report.services import reveal_contact as reveal
+from toolbox.citizen_report.services import staff_may_read, staff_view
 
 bp = Blueprint(CODE, __name__)
 
@@ -28,13 +43,10 @@ class ReportQuery(PageArgs):
 
 
 class ReportOut(Schema):
-    id = fields.Integer()
-    status = fields.String()
+    id, status = fields.Integer(), fields.String()
     source = fields.String(metadata={"description": "h5 | open311"})
     place = fields.Dict(allow_none=True)
-    category = fields.String()
-    category_name = fields.String()
-    description = fields.String()
+    category, category_name, description = several(fields.String, 3)
     address = fields.String(allow_none=True)
     photos = fields.List(fields.Dict())
     mobile = fields.String(allow_none=True, metadata={"description": "masked: 138****5678"})
@@ -58,11 +70,6 @@ class ApiKeyIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=2, max=100))
 
 
-@bp.before_request
-def _tool_access():
-    require_tool_access(current_user(), CODE)
-
-
 def _report(report_id: int) -> CitizenReport:
     report = db.session.get(CitizenReport, report_id)
     if report is None or not _visible(report):
@@ -71,8 +78,7 @@ def _report(report_id: int) -> CitizenReport:
 
 
 def _visible(report: CitizenReport) -> bool:
-    from toolbox.citizen_report.services import staff_may_read
-
+    """Staff in scope of the place, or anyone who may read the work item it is handled in."""
     return staff_may_read(current_user(), report)
 
 
@@ -81,9 +87,6 @@ def _visible(report: CitizenReport) -> bool:
      response=ReportPage)
 def list_reports():
     """Reports filed at places in the caller's data scope, newest first."""
-    from app.models.place import Place
-    from toolbox.citizen_report.services import staff_view
-
     args = parse_args(ReportQuery())
     stmt = scoped(select(CitizenReport), CitizenReport.org_path, current_user()).order_by(CitizenReport.id.desc())
     if "category" in args:
@@ -96,14 +99,13 @@ def list_reports():
         stmt = stmt.where(CitizenReport.work_item_id == args["work_item_id"])
     if "place" in args:
         stmt = stmt.join(Place, Place.id == CitizenReport.place_id).where(Place.code == args["place"].upper())
-    return jsonify(paginate(stmt, args["page"], args["per_page"], staff_view))
+    return paged(stmt, staff_view, args)
 
 
 @bp.get("/reports/<int:report_id>")
 @doc("One citizen report (phone masked)", tags=("citizen_report",), response=ReportOut, errors=(404,))
 def get_report(report_id: int):
     """One report with its photos (release them via /api/v1/attachments/<id>/release)."""
-    from toolbox.citizen_report.services import staff_view
     return jsonify(staff_view(_report(report_id)))
 
 
@@ -112,7 +114,6 @@ def get_report(report_id: int):
      tags=("citizen_report",), response=ContactOut, errors=(403, 404))
 def reveal_contact(report_id: int):
     """Unmasked contact for a call-back, for the handler who signed for the work item."""
-    from toolbox.citizen_report.services import reveal_contact as reveal
     return jsonify(reveal(_report(report_id), current_user()))
 
 
@@ -131,8 +132,6 @@ def list_api_keys():
      tags=("citizen_report",), body=ApiKeyIn, status=201)
 def create_api_key():
     """A new key; store it, it is not shown again."""
-    from toolbox.citizen_report.open311 import issue_api_key
-
     args = parse_json(ApiKeyIn())
     key, row = issue_api_key(args["name"], current_user())
     return jsonify({**row.to_dict(), "api_key": key}), 201
@@ -143,8 +142,6 @@ def create_api_key():
 @doc("Revoke an Open311 api_key (admin)", tags=("citizen_report",), errors=(404,))
 def revoke_api_key(key_id: int):
     """Deactivate a key."""
-    from app.services import audit
-
     row = db.session.get(Open311ApiKey, key_id)
     if row is None:
         raise ApiError(404, "api_key_not_found", "密钥不存在", "No such key")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models.place import Place
-from app.services.places import create_place
+from app.toolkit import (
+    Place,
+    create_place,
+    db,
+)
 from toolbox.citizen_report import services
 
 REPORTS = (

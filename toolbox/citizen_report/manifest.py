@@ -1,6 +1,7 @@
-"""The citizen reporting tool's manifest: its categories and where each is routed (by place)."""
+"""The citizen reporting tool's manifest: its categories (what a citizen may pick: citizen=True) and where
+each is routed (by place), and the general kinds of place it owns."""
 
-from toolbox.registry import Category, Manifest
+from app.toolkit import Category, Manifest, PlaceKind
 
 CODE = "citizen_report"
 
@@ -12,15 +13,22 @@ MANIFEST = Manifest(
     roles=("worker", "operator", "manager", "admin"),
     description="市民扫描静安码拍照上报问题，转为工单并可查询进度（含 Open311 接口）",
     categories=(
-        Category("environment", "市容环境卫生", route_to="street", limit="ordinary"),
-        Category("facilities", "道路及公共设施损坏", route_to="street", limit="ordinary"),
-        Category("construction", "工地施工扰民或安全", route_to="street", limit="supervised"),
-        Category("waterlogging", "积水内涝", route_to="grid", limit="supervised"),
-        Category("fall_risk", "高坠及房屋安全隐患", route_to="street", limit="supervised"),
-        Category("occupation", "占道经营及违法搭建", route_to="street", limit="ordinary"),
-        Category("other", "其他问题", route_to="street", limit="ordinary"),
+        Category("environment", "市容环境卫生", route_to="street", limit="5 working days", citizen=True),
+        Category("facilities", "道路及公共设施损坏", route_to="street", limit="5 working days", citizen=True),
+        Category("construction", "工地施工扰民或安全", route_to="street", limit="3 working days", citizen=True),
+        Category("waterlogging", "积水内涝", route_to="grid", limit="3 working days", citizen=True),
+        Category("fall_risk", "高坠及房屋安全隐患", route_to="street", limit="3 working days", citizen=True),
+        Category("occupation", "占道经营及违法搭建", route_to="street", limit="5 working days", citizen=True),
+        Category("other", "其他问题", route_to="street", limit="5 working days", citizen=True),
     ),
     search_types=("report",),
+    # Places that belong to no register of their own; every citizen category is offered there.
+    place_kinds=(
+        PlaceKind("committee", "居村委"),
+        PlaceKind("street_furniture", "街道设施"),
+        PlaceKind("public_space", "公共场所"),
+        PlaceKind("other", "其他"),
+    ),
 )
 
 # Open311 service descriptions and keywords, by category code.

@@ -7,10 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import UTCDateTime, db
-from app.models.base import TimestampMixin
-from app.models.place import Place
-from app.services.crypto import EncryptedString, mask_mobile
+from app.toolkit import EncryptedString, Place, TimestampMixin, UTCDateTime, db, mask_mobile
 
 
 class ReportStatus:

@@ -17,14 +17,10 @@ from xml.etree import ElementTree as ET
 from flask import Blueprint, Response, current_app, json, request
 from sqlalchemy import select
 
-from app.errors import ApiError
-from app.extensions import db
-from app.models.base import utcnow
-from app.models.place import Place
-from app.services import audit, ratelimit
-from app.services.crypto import blind_index
+from app.toolkit import ApiError, Place, WorkItem, audit, blind_index, db, get_place, ratelimit, utcnow
 from toolbox.citizen_report.manifest import MANIFEST, SERVICE_DETAILS
 from toolbox.citizen_report.models import CitizenReport, Open311ApiKey, ReportStatus
+from toolbox.citizen_report.services import Submission, file_report, public_photos, work_item_of
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -159,8 +155,6 @@ def _category(code: str):
 
 
 def service_request(report: CitizenReport) -> dict:
-    from toolbox.citizen_report.services import public_photos, work_item_of
-
     item = work_item_of(report)
     closed = item is not None and item.state == "closed"
     cat = _category(report.category)
@@ -226,8 +220,6 @@ def _distance_m(lat1, lng1, lat2, lng2) -> float:
 
 
 def _place_for(address_id: str | None, lat: float | None, lng: float | None) -> Place:
-    from app.services.places import get_place
-
     if address_id:
         place = get_place(address_id, active_only=True)
         if place is None:
@@ -320,7 +312,6 @@ def get_requests(fmt: str):
     if statuses - {"open", "closed"}:
         raise Open311Error(400, "status must be open, closed, or both (comma-separated)")
     if statuses and statuses != {"open", "closed"}:
-        from app.models.workitem import WorkItem
         stmt = stmt.join(WorkItem, WorkItem.id == CitizenReport.work_item_id)
         stmt = stmt.where(WorkItem.state == "closed") if statuses == {"closed"} else \
             stmt.where(WorkItem.state != "closed")
@@ -355,8 +346,6 @@ def get_token(token: str, fmt: str):
 @bp.post("/requests.<fmt>")
 def post_request(fmt: str):
     """POST Service Request (api_key required): files a citizen report, which becomes a work item."""
-    from toolbox.citizen_report.services import Submission, file_report
-
     _check_format(fmt)
     _check_jurisdiction()
     key = _api_key()
@@ -391,7 +380,6 @@ def post_request(fmt: str):
     key.last_used_at = utcnow()
     db.session.commit()
     report = result.report
-    from toolbox.citizen_report.services import work_item_of
     item = work_item_of(report)
     body = [{"service_request_id": str(report.id), "token": report.open311_token,
              "service_notice": f"已受理，工单号 {item.number}" if item else "已受理",

@@ -15,15 +15,21 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import ApiError
-from app.extensions import db
-from app.models.attachment import Attachment
-from app.models.base import utcnow
-from app.models.place import Place
-from app.services import audit
-from app.services.attachments import holds_photos
-from app.services.scope import in_scope
-from app.signals import SearchableRecord, searchable_saved
+from app import toolkit as tk
+from app.toolkit import (
+    RESOLVED_STATES,
+    ApiError,
+    Attachment,
+    Place,
+    SearchableRecord,
+    WorkItem,
+    audit,
+    db,
+    holds_photos,
+    in_scope,
+    searchable_saved,
+    utcnow,
+)
 from toolbox.citizen_report.manifest import CODE, MANIFEST
 from toolbox.citizen_report.models import CitizenReport, ReportStatus
 
@@ -34,15 +40,17 @@ IDEMPOTENCY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_PHOTOS = 3
 DESCRIPTION_MIN, DESCRIPTION_MAX = 5, 1000
 RATINGS = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
-RESOLVED_STATES = ("visiting", "closed")  # handled: the citizen may rate, or reopen within the window
 CITIZEN_STATE_LABELS = {
     "accepted": "已受理", "dispatched": "已派单，待处置部门签收", "handling": "处置中", "reviewing": "处置完毕，审核中",
     "rehandling": "再次处置中", "returned": "重新派单中", "visiting": "已办结，待回访", "closed": "已办结",
 }
 
 
-def categories() -> dict[str, str]:
-    return {c.code: c.name for c in MANIFEST.categories}
+def categories(place: Place | None = None) -> dict[str, str]:
+    """What a citizen may report (at this place: its kind's categories, likeliest first), code → name."""
+    ours = {c.code for c in MANIFEST.categories}
+    offered = tk.current_registry().citizen_categories(place.kind if place else None)
+    return {c.code: c.name for c in offered if c.code in ours}
 
 
 def _new_tracking_code() -> str:
@@ -89,12 +97,13 @@ class Submission:
     address: str | None = None
     source: str = "h5"
 
-    def validate(self, *, need_privacy: bool = True) -> dict[str, str]:
+    def validate(self, *, need_privacy: bool = True, offered: dict[str, str] | None = None) -> dict[str, str]:
+        """Every problem at once; offered: the categories the citizen could pick (default: all)."""
         errors: dict[str, str] = {}
         self.category = (self.category or "").strip()
         self.description = (self.description or "").strip()
         self.mobile = re.sub(r"[\s-]", "", self.mobile or "") or None
-        if self.category not in categories():
+        if self.category not in (offered if offered is not None else categories()):
             errors["category"] = "请选择问题类别"
         if len(self.description) < DESCRIPTION_MIN:
             errors["description"] = f"请描述问题（至少 {DESCRIPTION_MIN} 个字）"
@@ -120,8 +129,6 @@ def invalid(errors: dict[str, str]) -> ApiError:
 
 def open_duplicate(place: Place, category: str, *, exclude_id: int | None = None) -> CitizenReport | None:
     """The newest filed report at this place and category within the window whose work item is still open."""
-    from app.models.workitem import WorkItem
-
     hours = current_app.config["CITIZEN_DUPLICATE_WINDOW_HOURS"]
     since = utcnow() - timedelta(hours=hours)
     stmt = (select(CitizenReport).join(WorkItem, WorkItem.id == CitizenReport.work_item_id)
@@ -144,12 +151,10 @@ class FileResult:
 
 
 def _store_photos(sub: Submission) -> list[int]:
-    from app.services.photos import accept_upload
-
     ids = []
     for index, photo in enumerate(p for p in sub.photos if p and getattr(p, "filename", "")):
         try:
-            ids.append(accept_upload(photo).id)
+            ids.append(tk.accept_upload(photo).id)
         except ApiError as err:
             err.details.setdefault("fields", {"photos": f"第 {index + 1} 张照片：{err.message}"})
             raise
@@ -166,7 +171,10 @@ def file_report(place: Place, sub: Submission, *, client_hash: str | None = None
     earlier = get_by_idempotency_key(sub.idempotency_key)
     if earlier is not None:
         return FileResult(earlier, created=False)
-    errors = sub.validate(need_privacy=sub.source == "h5")
+    # At a scanned code the form offers the place kind's categories; an Open311 client locates the
+    # report by the nearest place, so any citizen category goes there.
+    on_site = sub.source == "h5"
+    errors = sub.validate(need_privacy=on_site, offered=categories(place) if on_site else None)
     if errors:
         raise invalid(errors)
     duplicate = open_duplicate(place, sub.category) if check_duplicates else None
@@ -201,11 +209,9 @@ def file_report(place: Place, sub: Submission, *, client_hash: str | None = None
 
 
 def _raise_work_item(report: CitizenReport, *, title_prefix: str = "随手拍", extra: str = "") -> None:
-    from app.services.workflow import create_work_item
-
     place = report.place
     title = f"【{title_prefix}】{place.name}：{categories()[report.category]}"
-    item = create_work_item(
+    item = tk.create_work_item(
         tool=CODE, category=report.category, title=title, org_unit=place.org_unit, source_type="report",
         source_id=report.id, description=report.description + extra, address=report.address,
         lat=report.lat, lng=report.lng, photo_ids=list(report.photo_ids or []), actor="citizen",
@@ -263,8 +269,6 @@ def settle_stale_drafts(now: datetime | None = None) -> int:
 # --- tracking -----------------------------------------------------------------------------------
 
 def _work_item(report: CitizenReport):
-    from app.models.workitem import WorkItem
-
     return db.session.get(WorkItem, report.work_item_id) if report.work_item_id else None
 
 
@@ -307,10 +311,8 @@ def public_photos(report: CitizenReport) -> list[dict]:
 
 def tracking_view(report: CitizenReport) -> dict:
     """Everything the tracking page shows: no staff names, no phone numbers."""
-    from app.services.workflow import public_view
-
     item = _work_item(report)
-    view = public_view(item) if item is not None else None
+    view = tk.public_view(item) if item is not None else None
     if view is not None:
         view["citizen_state_label"] = CITIZEN_STATE_LABELS.get(view["state"], view["state_label"])
     deadline = reopen_deadline(report, item)
@@ -330,10 +332,8 @@ def tracking_view(report: CitizenReport) -> dict:
 def duplicate_view(original: CitizenReport) -> dict:
     """What a citizen offered to join an open report sees of it: the place, the category, the status and
     the public timeline — never the other citizen's description, photos, contact or tracking code."""
-    from app.services.workflow import public_view
-
     item = _work_item(original)
-    view = public_view(item) if item is not None else None
+    view = tk.public_view(item) if item is not None else None
     return {
         "place": original.place.name if original.place else None,
         "category": categories().get(original.category), "created_at": original.created_at,
@@ -362,15 +362,10 @@ def rate(report: CitizenReport, rating: str, comment: str | None = None) -> Citi
 
 def _tell_follow_up(report: CitizenReport) -> None:
     """The rating feeds the 回访: the dispatching unit's staff hear it on WeCom (after commit)."""
-    from app.models.users import Role
-    from app.services.after_commit import delay_after_commit
-    from app.services.notify import send_card_message
-    from app.services.workflow import message, unit_staff
-
     item = _work_item(report)
     if item is None:
         return
-    userids = unit_staff(item.dispatch_unit, (Role.OPERATOR, Role.MANAGER))
+    userids = tk.unit_staff(item.dispatch_unit, (tk.Role.OPERATOR, tk.Role.MANAGER))
     if not userids:
         return
     hint = "。"
@@ -378,8 +373,8 @@ def _tell_follow_up(report: CitizenReport) -> None:
         hint = "。可据此回访或重办。" if report.rating == "unsatisfied" else "。可据此完成回访。"
     text = (f"市民评价：{RATINGS[report.rating]}"
             + (f"。意见：{report.rating_comment}" if report.rating_comment else "") + hint)
-    card = message(item, text)  # a text card opening the item in the workbench, where the 回访 is done
-    delay_after_commit(send_card_message, userids, f"【随手拍回访】{card.title}", card.description, card.path)
+    card = tk.message(item, text)  # a text card opening the item in the workbench, where the 回访 is done
+    tk.delay_after_commit(tk.send_card_message, userids, f"【随手拍回访】{card.title}", card.description, card.path)
 
 
 def reopen(report: CitizenReport, reason: str) -> CitizenReport:
@@ -407,12 +402,10 @@ def reopen(report: CitizenReport, reason: str) -> CitizenReport:
 
 def staff_may_read(user, report: CitizenReport) -> bool:
     """Staff in scope of the place, or anyone who may read the work item the report is handled in."""
-    from app.services.workflow import can_view
-
     if in_scope(user, report.org_path):
         return True
     item = _work_item(report)
-    return item is not None and can_view(user, item)
+    return item is not None and tk.can_view(user, item)
 
 
 def staff_may_edit(user, report: CitizenReport) -> bool:
@@ -477,8 +470,6 @@ def months_before(at: datetime, months: int) -> datetime:
 
 def anonymise_closed_reports(now: datetime | None = None) -> int:
     """Erase contact data of reports whose work item closed more than N months ago; the case stays."""
-    from app.models.workitem import WorkItem
-
     now = now or utcnow()
     cutoff = months_before(now, current_app.config["CITIZEN_ANONYMISE_AFTER_MONTHS"])
     rows = db.session.execute(
@@ -520,8 +511,6 @@ def search_documents():
 
 def on_work_item_changed(sender, **kw) -> None:
     """Keep the search index (status, scope) in step with our reports' work items."""
-    if kw.get("source_tool") != CODE:
-        return
     reports = db.session.execute(select(CitizenReport).where(CitizenReport.work_item_id == kw["item_id"])).scalars()
     touched = False
     for report in reports:

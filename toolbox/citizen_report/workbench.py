@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models.workitem import WorkItem
-from app.services.scope import scope_clause
-from app.web.filters import local_dt
-from app.web.screens import Badge, ListPage, Row, Tab
-from app.web.toolscreens import ToolScreens, paged
+from app.toolkit import (
+    Badge,
+    ListPage,
+    Row,
+    Tab,
+    ToolScreens,
+    WorkItem,
+    db,
+    local_dt,
+    page_rows,
+    scope_clause,
+)
 from toolbox.citizen_report.manifest import CODE
 from toolbox.citizen_report.models import CitizenReport, ReportStatus
 from toolbox.citizen_report.services import CITIZEN_STATE_LABELS, categories
@@ -33,7 +39,7 @@ def reports(user, args) -> ListPage:
                                        CitizenReport.status.in_([ReportStatus.FILED, ReportStatus.JOINED]))
     if category:
         stmt = stmt.where(CitizenReport.category == category)
-    rows, pages, total = paged(stmt.order_by(CitizenReport.created_at.desc(), CitizenReport.id.desc()),
+    rows, pages, total = page_rows(stmt.order_by(CitizenReport.created_at.desc(), CitizenReport.id.desc()),
                                args["page"])
     items = {r.id: r.work_item_id for r in rows}
     states = dict(db.session.execute(select(WorkItem.id, WorkItem.state).where(

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.extensions import db
+from app.toolkit import (
+    db,
+)
 from toolbox.construction_sites import services
 from toolbox.construction_sites.models import CHECKLIST, Site
 

@@ -5,20 +5,40 @@ from __future__ import annotations
 from flask import flash
 from sqlalchemy import select
 
-from app.errors import ApiError
-from app.extensions import db
-from app.models.org import OrgLevel
-from app.services.scope import ensure_in_scope, scope_clause
-from app.web.filters import local_dt
-from app.web.screens import Action, Badge, DetailPage, DetailSection, Field, ListPage, Row, Section, Tab, form
-from app.web.screens import Form as FormDesc
-from app.web.toolscreens import FormScreen, ToolScreens, iso, load_with, paged, unit_choices, unit_in_scope
+from app.toolkit import (
+    Action,
+    ApiError,
+    Badge,
+    DetailPage,
+    DetailSection,
+    Field,
+    FormScreen,
+    ListPage,
+    OrgLevel,
+    Row,
+    Section,
+    Tab,
+    ToolScreens,
+    db,
+    ensure_in_scope,
+    form,
+    iso,
+    load_with,
+    local_dt,
+    page_rows,
+    scope_clause,
+    unit_choices,
+    unit_in_scope,
+)
+from app.toolkit import (
+    Form as FormDesc,
+)
 from toolbox.construction_sites import services
 from toolbox.construction_sites.api import MANAGING_ROLES
-from toolbox.construction_sites.models import CHECKLIST, WORK_KINDS, Inspection, Site, SiteStatus
+from toolbox.construction_sites.models import CHECKLIST, CODE, WORK_KINDS, Inspection, Site, SiteStatus
 from toolbox.construction_sites.schemas import SiteIn
 
-screens = ToolScreens(services.CODE, home="sites")
+screens = ToolScreens(CODE, home="sites")
 VIEWS = {"all": "全部", "open_problems": "有问题", "overdue_inspection": "久未检查", "ending_soon": "即将完工"}
 RESULTS = (("pass", "合格"), ("fail", "不合格"))
 
@@ -47,7 +67,7 @@ def sites(user, args) -> ListPage:
     view = args.get("view") if args.get("view") in VIEWS else "all"
     q = (args.get("q") or "").strip()[:100] or None
     stmt = services.sites_query(None if view == "all" else view, None, None, q)
-    rows, pages, total = paged(stmt.where(scope_clause(Site.org_path, user)), args["page"])
+    rows, pages, total = page_rows(stmt.where(scope_clause(Site.org_path, user)), args["page"])
     problems = {s.id for s in rows if services.open_problems(s)}
     actions = [Action("登记工地", screens.form_url("register"), "primary")] if user.has_role(*MANAGING_ROLES) else []
     return ListPage(

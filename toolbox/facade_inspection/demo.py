@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.extensions import db
+from app.toolkit import (
+    db,
+)
 from toolbox.facade_inspection import services
 from toolbox.facade_inspection.models import ITEMS, Building
 

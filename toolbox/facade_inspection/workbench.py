@@ -5,20 +5,41 @@ from __future__ import annotations
 from flask import flash
 from sqlalchemy import or_, select
 
-from app.errors import ApiError
-from app.extensions import db
-from app.models.org import OrgLevel
-from app.services.scope import ensure_in_scope, scope_clause
-from app.web.filters import local_dt
-from app.web.screens import Action, Badge, DetailPage, DetailSection, Field, ListPage, Row, Section, Tab, form
-from app.web.screens import Form as FormDesc
-from app.web.toolscreens import FormScreen, ToolScreens, load_with, paged, unit_choices, unit_in_scope
+from app.toolkit import (
+    Action,
+    ApiError,
+    Badge,
+    DetailPage,
+    DetailSection,
+    Field,
+    FormScreen,
+    ListPage,
+    OrgLevel,
+    Row,
+    Section,
+    Tab,
+    ToolScreens,
+    db,
+    ensure_in_scope,
+    form,
+    has_open_work_item,
+    load_with,
+    local_dt,
+    open_work_items_for,
+    page_rows,
+    scope_clause,
+    unit_choices,
+    unit_in_scope,
+)
+from app.toolkit import (
+    Form as FormDesc,
+)
 from toolbox.facade_inspection import services
 from toolbox.facade_inspection.api import MANAGING_ROLES
-from toolbox.facade_inspection.models import GRADES, ITEMS, STRUCTURES, Building, FacadeInspection
-from toolbox.facade_inspection.schemas import FacadeBuildingIn
+from toolbox.facade_inspection.models import CODE, GRADES, ITEMS, STRUCTURES, Building, FacadeInspection
+from toolbox.facade_inspection.schemas import BuildingIn
 
-screens = ToolScreens(services.CODE, home="buildings")
+screens = ToolScreens(CODE, home="buildings")
 VIEWS = {"all": "全部", "high": "高风险", "rectification": "整改中", "uninspected": "未排查"}
 TONES = {"none": "ok", "low": "info", "medium": "warn", "high": "danger"}
 
@@ -54,13 +75,14 @@ def buildings(user, args) -> ListPage:
     if view == "high":
         stmt = stmt.where(Building.risk_level == "high")
     elif view == "rectification":
-        stmt = stmt.where(Building.rectification_open.is_(True))
+        stmt = stmt.where(has_open_work_item(Building))
     elif view == "uninspected":
         stmt = stmt.where(Building.risk_level.is_(None))
     if q:
         like = f"%{q}%"
         stmt = stmt.where(or_(Building.name.ilike(like), Building.address.ilike(like)))
-    rows, pages, total = paged(stmt.order_by(Building.org_path, Building.id), args["page"])
+    rows, pages, total = page_rows(stmt.order_by(Building.org_path, Building.id), args["page"])
+    rectifying = open_work_items_for(rows)
     actions = [Action("街镇进度", screens.url("progress"))]
     if user.has_role(*MANAGING_ROLES):
         actions.append(Action("新增楼宇", screens.form_url("register"), "primary"))
@@ -68,7 +90,7 @@ def buildings(user, args) -> ListPage:
         title="外墙高坠隐患排查", active_tab=view, page=args["page"], pages=pages, total=total, search=q,
         tabs=[Tab(k, label, screens.url("buildings", view=k)) for k, label in VIEWS.items()], actions=actions,
         rows=[Row(b.name, building_url(b.id), b.address,
-                  [_risk_badge(b.risk_level)] + ([Badge("整改中", "warn")] if b.rectification_open else []),
+                  [_risk_badge(b.risk_level)] + ([Badge("整改中", "warn")] if b.id in rectifying else []),
                   [("层数", f"{b.floors} 层"), ("上次排查", local_dt(b.last_inspected_at, "%m-%d") or "—")])
               for b in rows], empty="没有符合条件的楼宇")
 
@@ -82,20 +104,20 @@ def _inspection_row(i: FacadeInspection) -> Row:
 @screens.detail("buildings")
 def building(user, ident) -> DetailPage:
     b = _building(user, ident)
+    open_item = b.rectification
     inspections = db.session.execute(select(FacadeInspection).where(FacadeInspection.building_id == b.id).order_by(
         FacadeInspection.inspected_at.desc()).limit(10)).scalars().all()
-    actions = [Action("复查" if b.rectification_open else "排查", screens.form_url("inspect", id=b.id), "primary")]
+    actions = [Action("复查" if open_item else "排查", screens.form_url("inspect", id=b.id), "primary")]
     if b.place_code:
         actions.append(Action("静安码", f"/h5/staff/places/{b.place_code}"))
     rectification = None
-    if b.rectification_open:
+    if open_item is not None:
         rectification = DetailSection("整改工单", rows=[Row(
-            b.rectification_number or "", f"/h5/staff/items/{b.rectification_work_item_id}",
-            "高风险整改，复查合格后自动办结", [Badge("整改中", "warn")],
-            [("办结时限", local_dt(b.rectification_due_at))])])
+            open_item.number, f"/h5/staff/items/{open_item.id}", "高风险整改，复查合格后自动办结",
+            [Badge("整改中", "warn")], [("办结时限", local_dt(open_item.close_due_at))])])
     return DetailPage(
         title=b.name, subtitle=b.address, back_url=screens.url("buildings"), actions=actions,
-        badges=[_risk_badge(b.risk_level)] + ([Badge("整改中", "warn")] if b.rectification_open else []),
+        badges=[_risk_badge(b.risk_level)] + ([Badge("整改中", "warn")] if open_item else []),
         sections=[s for s in (
             rectification,
             DetailSection("楼宇信息", items=[
@@ -125,7 +147,7 @@ def inspect_form(user, args) -> FormScreen:
         return building_url(b.id)
 
     return FormScreen(
-        form=FormDesc(f"{'复查' if b.rectification_open else '排查'}：{b.name}", (
+        form=FormDesc(f"{'复查' if b.rectification else '排查'}：{b.name}", (
             Section("逐项评级", (Field("items", "排查项", "checklist", required=True, options=tuple(GRADES.items()),
                                        lines=tuple(ITEMS.items()), note_required_for=("medium", "high"),
                                        help="中、高风险项须描述隐患；有高风险项将派发整改工单至区房管局。"),)),
@@ -143,7 +165,7 @@ def register_form(user, args) -> FormScreen:
 
     def save(values: dict) -> str:
         location = values.pop("location") or {}
-        data = load_with(FacadeBuildingIn(), {**values, "lat": location.get("lat"), "lng": location.get("lng")})
+        data = load_with(BuildingIn(), {**values, "lat": location.get("lat"), "lng": location.get("lng")})
         unit = unit_in_scope(user, data.pop("org_unit"), MANAGING_ROLES)
         b = services.register_building(data, unit, user)
         flash(f"已新增楼宇「{b.name}」，静安码 {b.place_code}", "ok")

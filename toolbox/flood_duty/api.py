@@ -1,19 +1,28 @@
-"""HTTP API of flood and typhoon duty, mounted at /api/v1/tools/flood_duty/."""
+"""HTTP API of flood and typhoon duty, mounted at /api/v1/tools/flood_duty/.
+
+The registry checks that the caller may open the tool before every view here.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
 from sqlalchemy import func, or_, select
 
-from app.api import PageArgs, paginate, parse_args, parse_json
-from app.auth import current_user
-from app.errors import ApiError
-from app.extensions import db
-from app.models.base import utcnow
-from app.models.org import OrgLevel, OrgUnit
-from app.services.scope import ensure_in_scope, scope_clause
-from app.services.toolbox import require_tool_access
-from miniprogram_api.openapi import doc
+from app import toolkit as tk
+from app.toolkit import (
+    ApiError,
+    OrgLevel,
+    PageArgs,
+    current_user,
+    db,
+    doc,
+    ensure_in_scope,
+    paged,
+    parse_args,
+    parse_json,
+    scope_clause,
+    utcnow,
+)
 from toolbox.flood_duty import jobs, services
 from toolbox.flood_duty.models import DutyCall, FloodWarning, PointResource, Roster, WaterPoint, WaterReport
 from toolbox.flood_duty.schemas import (
@@ -52,19 +61,8 @@ _roster_out, _warning_out, _call_out = FloodRosterOut(), FloodWarningOut(), Floo
 _point_out, _report_out, _resource_out = FloodPointOut(), FloodReportOut(), FloodResourceOut()
 
 
-@bp.before_request
-def _tool_access():
-    require_tool_access(current_user(), services.CODE)
-
-
-def _unit(code: str, *levels: str) -> OrgUnit:
-    unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
-    if unit is None:
-        raise ApiError(422, fields={"org_unit": ["单位不存在"]})
-    if levels and unit.level not in levels:
-        raise ApiError(422, fields={"org_unit": ["该级别单位不适用于此操作"]})
-    ensure_in_scope(current_user(), unit.path, *COMMAND_ROLES)
-    return unit
+def _unit(code: str, *levels: str, what: str = "记录"):
+    return tk.register_unit(code, *COMMAND_ROLES, levels=levels, what=what)
 
 
 def _get(model, ident: int, code: str, zh: str):
@@ -81,17 +79,13 @@ def _get(model, ident: int, code: str, zh: str):
 def list_rosters():
     """Rosters per unit and shift."""
     args = parse_args(FloodRosterQuery())
-    stmt = select(Roster).where(scope_clause(Roster.org_path, current_user()))
+    stmt = tk.in_my_scope(Roster)
     if "org_unit" in args:
-        unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == args["org_unit"])).scalar_one_or_none()
-        if unit is None:
-            raise ApiError(400, "invalid_query", "单位不存在", "No such org unit")
-        stmt = stmt.where(Roster.org_path.startswith(unit.path, autoescape=True))
+        stmt = stmt.where(tk.under_unit(Roster.org_path, args["org_unit"]))
     if args.get("on_shift"):
         now = utcnow()
         stmt = stmt.where(Roster.shift_start <= now, Roster.shift_end > now)
-    stmt = stmt.order_by(Roster.shift_start.desc(), Roster.org_path, Roster.id)
-    return jsonify(paginate(stmt, args["page"], args["per_page"], _roster_out.dump))
+    return paged(stmt.order_by(Roster.shift_start.desc(), Roster.org_path, Roster.id), _roster_out.dump, args)
 
 
 @bp.post("/rosters")
@@ -99,11 +93,8 @@ def list_rosters():
      response=FloodRosterOut, status=201)
 def create_roster():
     """A shift: who is on duty, from which warning level."""
-    data = parse_json(FloodRosterIn())
-    unit = _unit(data.pop("org_unit"))
-    roster = services.save_roster(data, unit, current_user())
-    db.session.commit()
-    return jsonify(_roster_out.dump(roster)), 201
+    return tk.created(tk.register_from_request(FloodRosterIn(), services.save_roster, *COMMAND_ROLES, levels=()),
+                      _roster_out)
 
 
 @bp.get("/rosters/<int:roster_id>")
@@ -152,8 +143,7 @@ def list_warnings():
     stmt = services.visible_warnings(current_user())
     if "active" in args:
         stmt = stmt.where(FloodWarning.active.is_(args["active"]))
-    stmt = stmt.order_by(FloodWarning.set_at.desc(), FloodWarning.id.desc())
-    return jsonify(paginate(stmt, args["page"], args["per_page"], _warning_out.dump))
+    return paged(stmt.order_by(FloodWarning.set_at.desc(), FloodWarning.id.desc()), _warning_out.dump, args)
 
 
 @bp.post("/warnings")
@@ -163,7 +153,7 @@ def list_warnings():
 def set_level():
     """Set a warning level."""
     data = parse_json(FloodLevelIn())
-    unit = _unit(data["org_unit"], OrgLevel.DISTRICT, OrgLevel.STREET)
+    unit = _unit(data["org_unit"], OrgLevel.DISTRICT, OrgLevel.STREET, what="预警")
     warning = services.set_level(unit, data["level"], current_user(), hazard=data["hazard"],
                                  message=data["message"])
     db.session.commit()
@@ -231,19 +221,16 @@ def confirm(warning_id: int):
 @doc("My duty calls for warnings in force (what to confirm)", tags=TAGS, query=PageArgs, response=FloodMyDutyPage)
 def my_duty():
     """Am I called, and have I confirmed?"""
-    args = parse_args(PageArgs())
     stmt = (select(DutyCall).join(FloodWarning, FloodWarning.id == DutyCall.warning_id)
             .where(DutyCall.user_id == current_user().id, FloodWarning.active.is_(True))
             .order_by(FloodWarning.set_at.desc()))
-    return jsonify(paginate(stmt, args["page"], args["per_page"], FloodMyDutyOut().dump))
+    return paged(stmt, FloodMyDutyOut().dump)
 
 
 # --- waterlogging points --------------------------------------------------------------------------------
 
 def _point(point_id: int, *roles: str) -> WaterPoint:
-    point = _get(WaterPoint, point_id, "point_not_found", "积水点不存在")
-    ensure_in_scope(current_user(), point.org_path, *roles)
-    return point
+    return tk.load_in_scope(WaterPoint, point_id, *roles, missing=("point_not_found", "积水点不存在", "Not found"))
 
 
 @bp.get("/points")
@@ -251,14 +238,13 @@ def _point(point_id: int, *roles: str) -> WaterPoint:
 def list_points():
     """积水点 with their latest depth and resources."""
     args = parse_args(FloodPointQuery())
-    stmt = select(WaterPoint).where(scope_clause(WaterPoint.org_path, current_user()))
+    stmt = tk.in_my_scope(WaterPoint)
     if "waterlogged" in args:
         logged = WaterPoint.last_depth_cm >= WaterPoint.threshold_cm
         stmt = stmt.where(logged if args["waterlogged"] else or_(WaterPoint.last_depth_cm.is_(None), ~logged))
     if args.get("q"):
-        stmt = stmt.where(or_(WaterPoint.name.ilike(f"%{args['q']}%"), WaterPoint.address.ilike(f"%{args['q']}%")))
-    stmt = stmt.order_by(WaterPoint.last_depth_cm.desc().nulls_last(), WaterPoint.id)
-    return jsonify(paginate(stmt, args["page"], args["per_page"], _point_out.dump))
+        stmt = stmt.where(tk.text_matches(args["q"], WaterPoint.name, WaterPoint.address))
+    return paged(stmt.order_by(WaterPoint.last_depth_cm.desc().nulls_last(), WaterPoint.id), _point_out.dump, args)
 
 
 @bp.post("/points")
@@ -266,11 +252,8 @@ def list_points():
      response=FloodPointOut, status=201)
 def create_point():
     """Register a waterlogging point."""
-    data = parse_json(FloodPointIn())
-    unit = _unit(data.pop("org_unit"), OrgLevel.STREET, OrgLevel.GRID, OrgLevel.COMMITTEE)
-    point = services.create_point(data, unit, current_user())
-    db.session.commit()
-    return jsonify(_point_out.dump(point)), 201
+    return tk.created(tk.register_from_request(FloodPointIn(), services.create_point, *COMMAND_ROLES, what="积水点"),
+                      _point_out)
 
 
 @bp.get("/points/<int:point_id>")
@@ -288,7 +271,7 @@ def update_point(point_id: int):
     data = parse_json(FloodPointUpdate(), partial=True)
     if "threshold_cm" in data and data["threshold_cm"] is None:
         data["threshold_cm"] = services.default_threshold_cm()
-    services.update_point(point, data, current_user())
+    tk.update_record(point, data, current_user())
     db.session.commit()
     return jsonify(_point_out.dump(point))
 
@@ -307,10 +290,9 @@ def delete_point(point_id: int):
 def list_reports(point_id: int):
     """Readings at a point."""
     point = _point(point_id)
-    args = parse_args(PageArgs())
     stmt = select(WaterReport).where(WaterReport.point_id == point.id).order_by(
         WaterReport.reported_at.desc(), WaterReport.id.desc())
-    return jsonify(paginate(stmt, args["page"], args["per_page"], _report_out.dump))
+    return paged(stmt, _report_out.dump)
 
 
 @bp.post("/points/<int:point_id>/reports")

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.extensions import db
+from app.toolkit import (
+    db,
+)
 from toolbox.flood_duty import services
 from toolbox.flood_duty.models import FloodWarning, WaterPoint
 

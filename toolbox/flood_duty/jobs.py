@@ -6,10 +6,7 @@ import math
 
 from sqlalchemy import select, update
 
-from app.extensions import db
-from app.jobs import job
-from app.models.base import utcnow
-from app.services.notify import page_url
+from app.toolkit import db, get_client, job, page_url, utcnow
 from toolbox.flood_duty.models import DutyCall, FloodWarning
 from toolbox.flood_duty.services import BATCH_SIZE, card_title, message_text, recipients_query
 
@@ -36,9 +33,7 @@ def dispatch_warning(warning_id: int) -> int:
 
 @job("notify")
 def send_warning_batch(warning_id: int, batch: int) -> int:
-    """Send one `message/send` (a text card) for recipients [batch*1000, batch*1000+1000) and mark them notified."""
-    from app.wecom.client import get_client
-
+    """Send one `message/send` (a text card) for recipients [batch*1000, batch*1000+1000); mark them notified."""
     warning = db.session.get(FloodWarning, warning_id)
     rows = db.session.execute(recipients_query(warning).offset(batch * BATCH_SIZE).limit(BATCH_SIZE)).all()
     if not rows:

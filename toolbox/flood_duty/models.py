@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import UTCDateTime, db
-from app.models.base import TimestampMixin, utcnow
-from app.models.org import OrgUnit
-from app.models.users import User
+from app import toolkit as tk
+from app.toolkit import OrgUnit, TimestampMixin, User, UTCDateTime, db, utcnow
+
+CODE = "flood_duty"
 
 # Warning levels in rising order; "none" means no warning in force (lifted).
 LEVELS: dict[str, str] = {"none": "无预警", "blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
@@ -19,10 +19,6 @@ HAZARDS: dict[str, str] = {"rainstorm": "暴雨", "typhoon": "台风", "flood": 
 DUTIES: dict[str, str] = {"leader": "带班领导", "on_duty": "值班人员", "rescue": "抢险队员"}
 RESOURCE_KINDS: dict[str, str] = {"pump": "水泵", "sandbag": "沙袋", "barrier": "挡水板", "drainage_truck": "排水车",
                                   "other": "其他"}
-
-
-def path_index(column_name: str, table: str) -> Index:
-    return Index(f"ix_{table}_{column_name}", column_name, postgresql_ops={column_name: "text_pattern_ops"})
 
 
 class Roster(TimestampMixin, db.Model):
@@ -44,7 +40,7 @@ class Roster(TimestampMixin, db.Model):
     members: Mapped[list[RosterMember]] = relationship(
         back_populates="roster", cascade="all, delete-orphan", order_by="RosterMember.id", lazy="selectin")
 
-    __table_args__ = (path_index("org_path", "flood_duty_roster"),)
+    __table_args__ = (tk.path_index("flood_duty_roster"),)
 
 
 class RosterMember(db.Model):
@@ -62,9 +58,7 @@ class RosterMember(db.Model):
     @property
     def pool(self) -> str | None:
         """"district" for someone taken from the district pool: no business role inside the roster's unit."""
-        from app.services.scope import business_memberships
-
-        inside = any(m.org_unit.path.startswith(self.roster.org_path) for m in business_memberships(self.user))
+        inside = any(m.org_unit.path.startswith(self.roster.org_path) for m in tk.business_memberships(self.user))
         return None if inside else "district"
 
 
@@ -97,18 +91,25 @@ class FloodWarning(db.Model):
     org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
     set_by: Mapped[User] = relationship(lazy="joined")
 
-    __table_args__ = (path_index("org_path", "flood_duty_warning"),)
+    __table_args__ = (tk.path_index("flood_duty_warning"),)
 
     @property
     def raised(self) -> bool:
         return LEVEL_ORDER[self.level] > LEVEL_ORDER[self.previous_level]
+
+    def search_record(self) -> tk.SearchableRecord:
+        where, hazard = self.org_unit.name, HAZARDS[self.hazard]
+        title = f"{where}{hazard}预警解除" if self.level == "none" else f"{where}{hazard}{LEVELS[self.level]}预警"
+        return tk.SearchableRecord(tool=CODE, type="warning", id=str(self.id), org_path=self.org_path, title=title,
+                                   text=self.message, status="active" if self.active else "ended",
+                                   updated_at=self.set_at)
 
 
 class DutyCall(db.Model):
     """One person called to duty by one warning, and whether they confirmed arrival (签到)."""
 
     __tablename__ = "flood_duty_call"
-    __table_args__ = (UniqueConstraint("warning_id", "user_id"), path_index("org_path", "flood_duty_call"))
+    __table_args__ = (UniqueConstraint("warning_id", "user_id"), tk.path_index("flood_duty_call"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     warning_id: Mapped[int] = mapped_column(ForeignKey("flood_duty_warning.id", ondelete="CASCADE"), index=True)
@@ -128,34 +129,34 @@ class DutyCall(db.Model):
     org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
 
 
-class WaterPoint(TimestampMixin, db.Model):
-    """A waterlogging point (积水点) watched in heavy rain."""
+class WaterPoint(tk.RegisterRecord, db.Model):
+    """A waterlogging point (积水点) watched in heavy rain, at its Jing'an code."""
 
     __tablename__ = "flood_duty_point"
+    record_of = (CODE, "point")
+    place_kind = "flood_point"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    address: Mapped[str] = mapped_column(String(200))
-    lat: Mapped[float | None] = mapped_column(Float)
-    lng: Mapped[float | None] = mapped_column(Float)
-    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    org_path: Mapped[str] = mapped_column(String(255))
     threshold_cm: Mapped[int] = mapped_column(Integer)
-    place_code: Mapped[str | None] = mapped_column(String(32))
     last_depth_cm: Mapped[int | None] = mapped_column(Integer)
     last_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    open_work_item_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    open_work_item_number: Mapped[str | None] = mapped_column(String(32))
 
-    org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
     resources: Mapped[list[PointResource]] = relationship(
         back_populates="point", cascade="all, delete-orphan", order_by="PointResource.id", lazy="selectin")
-
-    __table_args__ = (path_index("org_path", "flood_duty_point"),)
 
     @property
     def waterlogged(self) -> bool:
         return self.last_depth_cm is not None and self.last_depth_cm >= self.threshold_cm
+
+    def search_record(self) -> tk.SearchableRecord:
+        resources = "、".join(f"{RESOURCE_KINDS.get(r.kind, r.kind)}{r.quantity}{r.unit}" for r in self.resources)
+        open_item = tk.open_work_item_for(self)
+        depth = f"最近水深{self.last_depth_cm}厘米" if self.last_depth_cm is not None else ""
+        return tk.SearchableRecord(
+            tool=CODE, type="point", id=str(self.id), org_path=self.org_path, title=f"积水点 {self.name}",
+            address=self.address, text=" ".join(filter(None, ["积水" if self.waterlogged else "", depth, resources,
+                                                              self.place_code, open_item and open_item.number])),
+            status="waterlogged" if self.waterlogged else "normal", updated_at=self.updated_at or utcnow())
 
 
 class WaterReport(db.Model):

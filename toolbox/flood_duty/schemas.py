@@ -6,12 +6,11 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, fields, validate
 
-from app.api import PageArgs, ZhSchema, zh_choice, zh_messages, zh_text
+from app import toolkit as tk
+from app.toolkit import PageArgs, ZhSchema, zh_choice, zh_messages, zh_text
 from toolbox.flood_duty.models import DUTIES, HAZARDS, LEVELS, RESOURCE_KINDS
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-
-
 
 
 POOLS = {"district": "区级力量"}
@@ -61,8 +60,8 @@ class FloodWarningQuery(PageArgs):
 
 
 class FloodConfirmIn(ZhSchema):
-    lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90, error="纬度超出范围"))
-    lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180, error="经度超出范围"))
+    lat = tk.latitude()
+    lng = tk.longitude()
     note = zh_text("签到备注", 200, required=False, allow_none=True)
 
 
@@ -71,12 +70,8 @@ class FloodOverviewQuery(PageArgs):
                            metadata={"description": "list unconfirmed people (default), all, or none"})
 
 
-class FloodPointIn(ZhSchema):
-    org_unit = zh_text("所属单位代码", 32)
+class FloodPointIn(tk.RecordIn):
     name = zh_text("积水点名称", 100)
-    address = zh_text("地址", 200)
-    lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90, error="纬度超出范围"))
-    lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180, error="经度超出范围"))
     threshold_cm = fields.Integer(allow_none=True, error_messages=zh_messages("警戒水深"),
                                   validate=validate.Range(1, 300, error="警戒水深须在 {min} 至 {max} 厘米之间"))
 
@@ -95,8 +90,7 @@ class FloodReportIn(ZhSchema):
     depth_cm = fields.Integer(required=True, error_messages=zh_messages("积水深度"),
                               validate=validate.Range(0, 500, error="积水深度须在 {min} 至 {max} 厘米之间"))
     note = zh_text("情况说明", 500, required=False, load_default="")
-    photo_ids = fields.List(fields.Integer(), load_default=list, error_messages=zh_messages("照片"),
-                            validate=validate.Length(max=3, error="每次上报最多 3 张照片"))
+    photo_ids = tk.photo_ids(most=3, what="每次上报")
 
 
 class FloodResourceIn(ZhSchema):
@@ -109,60 +103,34 @@ class FloodResourceIn(ZhSchema):
 
 # --- output ----------------------------------------------------------------------------------------
 
-class FloodUnitRef(Schema):
-    code = fields.String()
-    name = fields.String()
-
-
-class FloodPersonRef(Schema):
-    userid = fields.String(attribute="wecom_userid")
-    name = fields.String()
-
-
 class FloodRosterMemberOut(Schema):
-    user = fields.Nested(FloodPersonRef)
+    user = fields.Nested(tk.PersonRef)
     duty = fields.String()
     pool = fields.String(allow_none=True, metadata={"description": "district when taken from the district pool"})
 
 
 class FloodRosterOut(Schema):
-    id = fields.Integer()
-    org_unit = fields.Nested(FloodUnitRef)
-    name = fields.String()
-    shift_start = fields.DateTime()
-    shift_end = fields.DateTime()
-    activate_from = fields.String()
-    note = fields.String()
+    id, org_unit, name = fields.Integer(), fields.Nested(tk.UnitRef), fields.String()
+    shift_start, shift_end = tk.several(fields.DateTime, 2)
+    activate_from, note = tk.several(fields.String, 2)
     members = fields.List(fields.Nested(FloodRosterMemberOut))
 
 
 class FloodWarningOut(Schema):
-    id = fields.Integer()
-    org_unit = fields.Nested(FloodUnitRef)
-    level = fields.String()
+    id, org_unit = fields.Integer(), fields.Nested(tk.UnitRef)
+    level, previous_level, hazard, message = tk.several(fields.String, 4)
     level_name = fields.Function(lambda w: LEVELS[w.level])
-    previous_level = fields.String()
-    hazard = fields.String()
-    message = fields.String()
     active = fields.Boolean()
-    set_by = fields.Nested(FloodPersonRef)
-    set_at = fields.DateTime()
-    ended_at = fields.DateTime(allow_none=True)
-    calls_count = fields.Integer()
-    recipients_count = fields.Integer()
-    batches_total = fields.Integer()
-    batches_sent = fields.Integer()
+    set_by, set_at, ended_at = fields.Nested(tk.PersonRef), fields.DateTime(), fields.DateTime(allow_none=True)
+    # Delivery through WeCom: people called, recipients, message batches.
+    calls_count, recipients_count, batches_total, batches_sent = tk.several(fields.Integer, 4)
     messages_done_at = fields.DateTime(allow_none=True)
 
 
 class FloodDutyCallOut(Schema):
-    id = fields.Integer()
-    warning_id = fields.Integer()
-    user = fields.Nested(FloodPersonRef)
-    org_unit = fields.Nested(FloodUnitRef)
-    duty = fields.String()
-    notified_at = fields.DateTime(allow_none=True)
-    confirmed_at = fields.DateTime(allow_none=True)
+    id, warning_id = tk.several(fields.Integer, 2)
+    user, org_unit, duty = fields.Nested(tk.PersonRef), fields.Nested(tk.UnitRef), fields.String()
+    notified_at, confirmed_at = tk.several(fields.DateTime, 2, allow_none=True)
 
 
 class FloodMyDutyOut(FloodDutyCallOut):
@@ -170,61 +138,35 @@ class FloodMyDutyOut(FloodDutyCallOut):
 
 
 class FloodUnitOverviewOut(Schema):
-    org_unit = fields.Nested(FloodUnitRef)
-    called = fields.Integer()
-    confirmed = fields.Integer()
-    unconfirmed = fields.Integer()
+    org_unit = fields.Nested(tk.UnitRef)
+    called, confirmed, unconfirmed = tk.several(fields.Integer, 3)
     people = fields.List(fields.Nested(FloodDutyCallOut))
 
 
 class FloodResourceOut(Schema):
-    id = fields.Integer()
-    kind = fields.String()
+    id, quantity = tk.several(fields.Integer, 2)
+    kind, unit, note = tk.several(fields.String, 3)
     kind_name = fields.Function(lambda r: RESOURCE_KINDS.get(r.kind, r.kind))
-    quantity = fields.Integer()
-    unit = fields.String()
-    note = fields.String()
 
 
-class FloodPointOut(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    address = fields.String()
-    lat = fields.Float(allow_none=True)
-    lng = fields.Float(allow_none=True)
-    org_unit = fields.Nested(FloodUnitRef)
-    threshold_cm = fields.Integer()
-    place_code = fields.String(allow_none=True)
-    last_depth_cm = fields.Integer(allow_none=True)
-    last_reported_at = fields.DateTime(allow_none=True)
-    waterlogged = fields.Boolean()
-    open_work_item_id = fields.Integer(allow_none=True)
-    open_work_item_number = fields.String(allow_none=True)
+class FloodPointOut(tk.RecordOut, tk.WithOpenWorkItem):
+    threshold_cm, last_depth_cm = fields.Integer(), fields.Integer(allow_none=True)
+    last_reported_at, waterlogged = fields.DateTime(allow_none=True), fields.Boolean()
+    open_work_item_id = tk.WithOpenWorkItem.item_id()
+    open_work_item_number = tk.WithOpenWorkItem.number()
     resources = fields.List(fields.Nested(FloodResourceOut))
 
 
 class FloodReportOut(Schema):
-    id = fields.Integer()
-    point_id = fields.Integer()
-    depth_cm = fields.Integer()
-    note = fields.String()
-    photo_ids = fields.List(fields.Integer())
-    reporter = fields.Nested(FloodPersonRef)
-    reported_at = fields.DateTime()
-    escalated = fields.Boolean()
-    work_item_id = fields.Integer(allow_none=True)
-    work_item_number = fields.String(allow_none=True)
+    id, point_id, depth_cm = tk.several(fields.Integer, 3)
+    note, photo_ids = fields.String(), fields.List(fields.Integer())
+    reporter, reported_at, escalated = fields.Nested(tk.PersonRef), fields.DateTime(), fields.Boolean()
+    work_item_id, work_item_number = fields.Integer(allow_none=True), fields.String(allow_none=True)
 
 
-def page_of(item_schema: type[Schema], **extra) -> type[Schema]:
-    return Schema.from_dict({
-        "items": fields.List(fields.Nested(item_schema)), "page": fields.Integer(), "per_page": fields.Integer(),
-        "total": fields.Integer(), "pages": fields.Integer(), **extra}, name=f"{item_schema.__name__}Page")
-
-
-FloodRosterPage = page_of(FloodRosterOut)
-FloodWarningPage = page_of(FloodWarningOut)
-FloodMyDutyPage = page_of(FloodMyDutyOut)
-FloodPointPage = page_of(FloodPointOut)
-FloodReportPage = page_of(FloodReportOut)
-FloodOverviewPage = page_of(FloodUnitOverviewOut, warning=fields.Nested(FloodWarningOut), totals=fields.Dict())
+FloodRosterPage = tk.page_of(FloodRosterOut)
+FloodWarningPage = tk.page_of(FloodWarningOut)
+FloodMyDutyPage = tk.page_of(FloodMyDutyOut)
+FloodPointPage = tk.page_of(FloodPointOut)
+FloodReportPage = tk.page_of(FloodReportOut)
+FloodOverviewPage = tk.page_of(FloodUnitOverviewOut, warning=fields.Nested(FloodWarningOut), totals=fields.Dict())

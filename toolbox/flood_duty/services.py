@@ -14,21 +14,26 @@ from datetime import UTC, datetime
 from flask import current_app
 from sqlalchemy import and_, case, func, insert, literal, or_, select
 
-from app.errors import ApiError
-from app.extensions import db
-from app.models.base import utcnow
-from app.models.org import OrgLevel, OrgUnit
-from app.models.users import User
-from app.services import audit
-from app.services.attachments import holds_photos
-from app.services.photos import bind_photos
-from app.services.scope import business_memberships, in_scope, scope_clause, scope_paths
-from app.signals import SearchableRecord, searchable_deleted, searchable_saved
+from app import toolkit as tk
+from app.toolkit import (
+    ApiError,
+    OrgLevel,
+    OrgUnit,
+    SearchableRecord,
+    User,
+    audit,
+    business_memberships,
+    db,
+    in_scope,
+    scope_clause,
+    scope_paths,
+    utcnow,
+)
 from toolbox.flood_duty.models import (
+    CODE,
     HAZARDS,
     LEVEL_ORDER,
     LEVELS,
-    RESOURCE_KINDS,
     DutyCall,
     FloodWarning,
     PointResource,
@@ -38,11 +43,9 @@ from toolbox.flood_duty.models import (
     WaterReport,
 )
 
-CODE = "flood_duty"
 CATEGORY = "waterlogging"
 BATCH_SIZE = 1000  # WeCom's message/send accepts at most 1,000 users per call
 DEFAULT_THRESHOLD_CM = 15
-FINISHED_WORK_ITEM_STATES = frozenset({"closed", "cancelled"})
 
 
 def _may_read_report(user, report: WaterReport) -> bool:
@@ -50,7 +53,7 @@ def _may_read_report(user, report: WaterReport) -> bool:
     return in_scope(user, report.point.org_path)
 
 
-holds_photos(WaterReport, may_read=_may_read_report)
+tk.holds_photos(WaterReport, may_read=_may_read_report)
 
 
 def default_threshold_cm() -> int:
@@ -113,7 +116,7 @@ def save_roster(data: dict, unit: OrgUnit, actor, roster: Roster | None = None) 
         roster.members = [existing.get(u.id) or RosterMember(user=u, user_id=u.id) for u in users]
         for member, line in zip(roster.members, members, strict=True):
             member.duty = line.get("duty") or "on_duty"
-    audit.record("flood_duty.roster.save", target_type="flood_roster", target_id=roster.id,
+    audit.record("flood_duty.roster.save", target_type="flood_duty_roster", target_id=roster.id,
                  detail={"org_unit": unit.code, "members": len(roster.members)}, actor=actor)
     return roster
 
@@ -144,7 +147,7 @@ def set_level(unit: OrgUnit, level: str, actor, hazard: str = "rainstorm", messa
     if previous is not None:
         previous.active = False
         previous.ended_at = now
-        searchable_saved.send(CODE, record=warning_record(previous))
+        tk.index_record(previous)
     warning = FloodWarning(org_unit=unit, org_unit_id=unit.id, org_path=unit.path, level=level,
                            previous_level=previous_level, previous_warning_id=previous.id if previous else None,
                            hazard=hazard, message=message, set_by_id=actor.id, set_at=now,
@@ -158,10 +161,10 @@ def set_level(unit: OrgUnit, level: str, actor, hazard: str = "rainstorm", messa
         warning.calls_warning_id = warning.id
     elif previous is not None:
         warning.calls_warning_id = previous.calls_warning_id
-    audit.record("flood_duty.warning.set", target_type="flood_warning", target_id=warning.id,
+    audit.record("flood_duty.warning.set", target_type="flood_duty_warning", target_id=warning.id,
                  detail={"org_unit": unit.code, "from": previous_level, "to": level, "hazard": hazard,
                          "called": warning.calls_count}, actor=actor)
-    searchable_saved.send(CODE, record=warning_record(warning))
+    tk.index_record(warning)
     return warning
 
 
@@ -264,30 +267,9 @@ def may_see_warning(user, warning: FloodWarning) -> bool:
 # --- waterlogging points ----------------------------------------------------------------------------
 
 def create_point(data: dict, unit: OrgUnit, actor) -> WaterPoint:
-    from app.services.places import create_place
-
-    data.setdefault("threshold_cm", None)
-    if data["threshold_cm"] is None:
+    if data.get("threshold_cm") is None:
         data["threshold_cm"] = default_threshold_cm()
-    point = WaterPoint(org_unit=unit, org_unit_id=unit.id, org_path=unit.path, **data)
-    db.session.add(point)
-    db.session.flush()
-    place = create_place(name=point.name, kind="flood_point", org_unit=unit, address=point.address,
-                         lat=point.lat, lng=point.lng, ref_tool=CODE, ref_type="point", ref_id=point.id)
-    point.place_code = place.code
-    audit.record("flood_duty.point.create", target_type="flood_point", target_id=point.id,
-                 detail={"org_unit": unit.code}, actor=actor)
-    announce(point)
-    return point
-
-
-def update_point(point: WaterPoint, data: dict, actor) -> WaterPoint:
-    for key, value in data.items():
-        setattr(point, key, value)
-    audit.record("flood_duty.point.update", target_type="flood_point", target_id=point.id,
-                 detail={"fields": sorted(data)}, actor=actor)
-    announce(point)
-    return point
+    return tk.register_record(WaterPoint(**data), unit, actor)
 
 
 def report_depth(point: WaterPoint, depth_cm: int, actor, note: str = "", photo_ids: Iterable[int] = (),
@@ -295,113 +277,78 @@ def report_depth(point: WaterPoint, depth_cm: int, actor, note: str = "", photo_
     """A depth reading; at or above the point's threshold it is escalated as a work item, unless one for this
     point is still open (then the reading is added to that one's record)."""
     report = WaterReport(point=point, point_id=point.id, depth_cm=depth_cm, note=note, reporter_id=actor.id,
-                         photo_ids=bind_photos(photo_ids, actor), reported_at=at or utcnow())
+                         photo_ids=tk.bind_photos(photo_ids, actor), reported_at=at or utcnow())
     db.session.add(report)
     point.last_depth_cm = depth_cm
     point.last_reported_at = report.reported_at
     db.session.flush()
     if depth_cm >= point.threshold_cm:
         report.escalated = True
-        if point.open_work_item_id is None:
-            _raise_work_item(point, report, actor)
-        report.work_item_id = point.open_work_item_id
-        report.work_item_number = point.open_work_item_number
-    announce(point)
+        item = tk.open_work_item_for(point) or _raise_work_item(point, report, actor)
+        report.work_item_id, report.work_item_number = item.id, item.number
+    tk.index_record(point)
     return report
 
 
-def _raise_work_item(point: WaterPoint, report: WaterReport, actor) -> None:
-    from app.services.workflow import create_work_item
-
-    item = create_work_item(
-        tool=CODE, category=CATEGORY, org_unit=point.org_unit,
-        priority="urgent" if report.depth_cm >= 2 * point.threshold_cm else "normal",
+def _raise_work_item(point: WaterPoint, report: WaterReport, actor) -> tk.WorkItem:
+    return tk.raise_work_item(
+        point, category=CATEGORY, priority="urgent" if report.depth_cm >= 2 * point.threshold_cm else "normal",
         title=f"{point.name}积水 {report.depth_cm} 厘米",
         description=(f"积水点「{point.name}」{report.reported_at.astimezone():%m-%d %H:%M} 积水深度 "
                      f"{report.depth_cm} 厘米，超过 {point.threshold_cm} 厘米警戒值。{report.note}").strip(),
-        source_type="point", source_id=point.id, address=point.address, lat=point.lat, lng=point.lng,
-        photo_ids=list(report.photo_ids), reporter_user=actor, actor=actor)
-    db.session.flush()
-    point.open_work_item_id = item.id
-    point.open_work_item_number = item.number
+        address=point.address, lat=point.lat, lng=point.lng, photo_ids=list(report.photo_ids), reporter_user=actor,
+        actor=actor)
 
 
-def on_work_item_changed(sender, *, item_id=None, state=None, source_tool=None, source_type=None,
-                         source_id=None, **_ignored) -> None:
-    """When the point's work item is closed, the next reading above the threshold raises a new one."""
-    if source_tool != CODE or source_type != "point" or state not in FINISHED_WORK_ITEM_STATES:
-        return
-    point = db.session.get(WaterPoint, int(source_id))
-    if point is not None and point.open_work_item_id == item_id:
-        point.open_work_item_id = None
-        point.open_work_item_number = None
-        announce(point)
-        db.session.commit()
+def on_work_item_changed(sender, *, source_type=None, source_id=None, **_ignored) -> None:
+    """One-click query shows a point's open work item: re-index the point when it changes. Once it is
+    closed, the next reading above the threshold raises a new one (the workflow says it is closed)."""
+    point = db.session.get(WaterPoint, int(source_id)) if source_type == "point" else None
+    if point is not None:
+        tk.index_record(point)
 
 
 def add_resource(point: WaterPoint, data: dict, actor) -> PointResource:
     resource = PointResource(point=point, **data)
     db.session.add(resource)
     db.session.flush()
-    audit.record("flood_duty.resource.add", target_type="flood_point", target_id=point.id,
+    audit.record("flood_duty.resource.add", target_type="flood_duty_point", target_id=point.id,
                  detail={"kind": resource.kind, "quantity": resource.quantity}, actor=actor)
-    announce(point)
+    tk.index_record(point)
     return resource
 
 
 def update_resource(resource: PointResource, data: dict, actor) -> PointResource:
     for key, value in data.items():
         setattr(resource, key, value)
-    audit.record("flood_duty.resource.update", target_type="flood_point", target_id=resource.point_id,
+    audit.record("flood_duty.resource.update", target_type="flood_duty_point", target_id=resource.point_id,
                  detail={"resource_id": resource.id, **{k: v for k, v in data.items() if k != "note"}}, actor=actor)
-    announce(resource.point)
+    tk.index_record(resource.point)
     return resource
 
 
 def remove_resource(resource: PointResource, actor) -> None:
     point = resource.point
     point.resources.remove(resource)
-    audit.record("flood_duty.resource.remove", target_type="flood_point", target_id=point.id,
+    audit.record("flood_duty.resource.remove", target_type="flood_duty_point", target_id=point.id,
                  detail={"resource_id": resource.id}, actor=actor)
-    announce(point)
+    tk.index_record(point)
 
 
 def delete_point(point: WaterPoint, actor) -> None:
-    if point.open_work_item_id is not None:
+    if tk.open_work_item_for(point) is not None:
         raise ApiError(409, "point_has_open_item", "该积水点仍有未办结的工单，不能删除",
                        "The point still has an open work item")
-    audit.record("flood_duty.point.delete", target_type="flood_point", target_id=point.id, actor=actor)
-    searchable_deleted.send(CODE, type="point", id=str(point.id))
+    audit.record("flood_duty.point.delete", target_type="flood_duty_point", target_id=point.id, actor=actor)
+    tk.searchable_deleted.send(CODE, type="point", id=str(point.id))
     db.session.delete(point)
 
 
 # --- one-click query ----------------------------------------------------------------------------------
 
-def point_record(p: WaterPoint) -> SearchableRecord:
-    resources = "、".join(f"{RESOURCE_KINDS.get(r.kind, r.kind)}{r.quantity}{r.unit}" for r in p.resources)
-    state = "积水" if p.waterlogged else ""
-    return SearchableRecord(
-        tool=CODE, type="point", id=str(p.id), org_path=p.org_path, title=f"积水点 {p.name}", address=p.address,
-        text=" ".join(filter(None, [state, f"最近水深{p.last_depth_cm}厘米" if p.last_depth_cm is not None else "",
-                                    resources, p.place_code, p.open_work_item_number])),
-        status="waterlogged" if p.waterlogged else "normal", updated_at=p.updated_at or utcnow())
-
-
-def warning_record(w: FloodWarning) -> SearchableRecord:
-    title = (f"{w.org_unit.name}{HAZARDS[w.hazard]}预警解除" if w.level == "none"
-             else f"{w.org_unit.name}{HAZARDS[w.hazard]}{LEVELS[w.level]}预警")
-    return SearchableRecord(tool=CODE, type="warning", id=str(w.id), org_path=w.org_path, title=title,
-                            text=w.message, status="active" if w.active else "ended", updated_at=w.set_at)
-
-
-def announce(point: WaterPoint) -> None:
-    db.session.flush()
-    searchable_saved.send(CODE, record=point_record(point))
-
-
 def search_documents() -> Iterator[SearchableRecord]:
     for p in db.session.execute(select(WaterPoint).order_by(WaterPoint.id)).unique().scalars():
-        yield point_record(p)
+        yield p.search_record()
     for w in db.session.execute(select(FloodWarning).order_by(FloodWarning.id)).unique().scalars():
-        yield warning_record(w)
+        yield w.search_record()
 

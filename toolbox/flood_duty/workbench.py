@@ -6,17 +6,34 @@ from __future__ import annotations
 from flask import flash
 from sqlalchemy import or_, select
 
-from app.errors import ApiError
-from app.extensions import db
-from app.models.org import OrgLevel
-from app.services.after_commit import after_commit
-from app.services.scope import ensure_in_scope, in_scope, scope_clause
-from app.web.filters import local_dt
-from app.web.screens import Action, Badge, DetailPage, DetailSection, Field, ListPage, Row, form
-from app.web.toolscreens import FormScreen, ToolScreens, paged, unit_choices, unit_in_scope
+from app.toolkit import (
+    STATES,
+    Action,
+    ApiError,
+    Badge,
+    DetailPage,
+    DetailSection,
+    Field,
+    FormScreen,
+    ListPage,
+    OrgLevel,
+    Row,
+    ToolScreens,
+    after_commit,
+    db,
+    ensure_in_scope,
+    form,
+    local_dt,
+    open_work_item_for,
+    page_rows,
+    scope_clause,
+    unit_choices,
+    unit_in_scope,
+)
 from toolbox.flood_duty import jobs, services
 from toolbox.flood_duty.api import COMMAND_ROLES
 from toolbox.flood_duty.models import (
+    CODE,
     DUTIES,
     HAZARDS,
     LEVELS,
@@ -27,7 +44,7 @@ from toolbox.flood_duty.models import (
     WaterReport,
 )
 
-screens = ToolScreens(services.CODE, home="home")
+screens = ToolScreens(CODE, home="home")
 LEVEL_TONES = {"none": "ok", "blue": "info", "yellow": "warn", "orange": "warn", "red": "danger"}
 
 
@@ -40,7 +57,7 @@ def _warning(user, ident) -> FloodWarning:
     w = db.session.get(FloodWarning, ident)
     if w is None:
         raise ApiError(404, "warning_not_found", "预警不存在", "Not found")
-    if not (in_scope(user, w.org_path) or any(m.org_unit.path.startswith(w.org_path) for m in user.memberships)):
+    if not services.may_see_warning(user, w):
         raise ApiError(403, "out_of_scope", "该记录不在您的数据范围内", "This record is outside your data scope")
     return w
 
@@ -139,7 +156,7 @@ def points(user, args) -> ListPage:
     stmt = select(WaterPoint).where(scope_clause(WaterPoint.org_path, user))
     if q:
         stmt = stmt.where(or_(WaterPoint.name.ilike(f"%{q}%"), WaterPoint.address.ilike(f"%{q}%")))
-    rows, pages, total = paged(stmt.order_by(WaterPoint.last_depth_cm.desc().nulls_last(), WaterPoint.id),
+    rows, pages, total = page_rows(stmt.order_by(WaterPoint.last_depth_cm.desc().nulls_last(), WaterPoint.id),
                                args["page"])
     return ListPage(
         title="积水点", page=args["page"], pages=pages, total=total, search=q,
@@ -164,8 +181,9 @@ def point(user, ident) -> DetailPage:
     reports = db.session.execute(select(WaterReport).where(WaterReport.point_id == p.id).order_by(
         WaterReport.reported_at.desc()).limit(10)).scalars().all()
     stock = "、".join(f"{RESOURCE_KINDS.get(r.kind, r.kind)}{r.quantity}{r.unit}" for r in p.resources)
-    item = [Row(p.open_work_item_number, f"/h5/staff/items/{p.open_work_item_id}", "积水超警戒工单",
-                [Badge("处置中", "warn")])] if p.open_work_item_id else []
+    open_item = open_work_item_for(p)
+    item = [Row(open_item.number, f"/h5/staff/items/{open_item.id}", "积水超警戒工单",
+                [Badge(STATES[open_item.state], "warn")])] if open_item else []
     return DetailPage(
         title=p.name, subtitle=p.address, back_url=screens.url("points"),
         actions=[Action("上报积水", screens.form_url("report", id=p.id), "primary")]

@@ -9,7 +9,8 @@
     notices.py      who to tell, and telling them after commit (`work_item_changed`, WeCom)
     indexing.py     work items in one-click query
     changes.py      moving an item between units; refusing conflicting writes (409)
-    sources.py      the items tools raise: create_work_item(), close_verified()
+    sources.py      the items tools raise (create_work_item, raise_work_item, close_verified) and the
+                    record ↔ work-item link (open_work_item_for, has_open_work_item)
     actions.py      perform() and one registered handler per action
     approvals.py    forward/extension approvals, the WeCom card and its update
     callback.py     the card tap from WeCom's callback
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.services.search import register_source
 from app.services.workflow.actions import HANDLERS, handles, perform
 from app.services.workflow.approvals import (
     CARD_RESPONSE_CODE_TTL,
@@ -64,6 +66,7 @@ from app.services.workflow.notices import (
     handlers,
     message,
     unit_managers,
+    unit_members,
     unit_staff,
 )
 from app.services.workflow.numbering import next_number
@@ -76,7 +79,16 @@ from app.services.workflow.permissions import (
     may_act,
 )
 from app.services.workflow.routing import ancestor_at, route, unit_by_code
-from app.services.workflow.sources import close_verified, create_work_item
+from app.services.workflow.sources import (
+    close_verified,
+    create_work_item,
+    has_open_work_item,
+    open_work_item_for,
+    open_work_items_for,
+    raise_work_item,
+    source_of,
+    work_items_for,
+)
 from app.services.workflow.states import (
     APPROVAL_KINDS,
     APPROVAL_STATUS,
@@ -87,6 +99,7 @@ from app.services.workflow.states import (
     MANAGER,
     OPEN_STATES,
     PRIORITIES,
+    RESOLVED_STATES,
     SATISFACTION,
     SIDE_ROLES,
     SIDES,
@@ -106,21 +119,23 @@ _unit_by_code = unit_by_code  # the name miniprogram_api used before the split
 
 __all__ = [
     "APPROVAL_KINDS", "APPROVAL_STATUS", "BOXES", "CARD_RESPONSE_CODE_TTL", "DISPATCHER", "EVENT_LABELS",
-    "FINISHED_STATES", "HANDLER", "HANDLERS", "INVALID_RESPONSE_CODE", "MANAGER", "OPEN_STATES", "PRIORITIES",
-    "REMIND_FRACTION", "SATISFACTION", "SEARCH_SOURCE", "SIDE_ROLES", "STAGE_LABELS", "STAGE_OF_STATE", "STATES",
-    "SIDES", "TIME_LIMIT_KINDS", "TRANSITIONS", "Limits", "Side", "Transition", "action_options", "allowed_actions",
-    "ancestor_at", "announce_change",
-    "approval_card", "approvals_for", "approver_can_decide", "box_clause", "can_view", "close_verified", "conflict",
-    "counts_for", "create_work_item", "decide", "dispatchers", "done_by", "ensure_can_view", "enter_stage",
-    "handlers", "handles", "index_item", "init_app", "is_open", "limits_for", "may_act", "message", "move",
-    "next_number", "on_template_card_event", "overdue_clause", "perform", "public_view", "request_approval",
-    "route", "search_documents", "searchable_record", "send_approval_card", "supervise_item",
-    "supervise_work_items", "todo_for", "unit_by_code", "unit_managers", "unit_staff", "update_approval_card",
-    "visible_to", "write_conflicts", "WORKBENCH_BOXES", "workbench_box_clause", "workbench_counts",
-    "pending_approvals_for", "pending_approval_count",
+    "FINISHED_STATES", "HANDLER", "HANDLERS", "INVALID_RESPONSE_CODE", "Limits", "MANAGER", "OPEN_STATES",
+    "PRIORITIES", "REMIND_FRACTION", "RESOLVED_STATES", "SATISFACTION", "SEARCH_SOURCE", "SIDES", "SIDE_ROLES",
+    "STAGE_LABELS", "STAGE_OF_STATE", "STATES", "Side", "TIME_LIMIT_KINDS", "TRANSITIONS", "Transition",
+    "action_options", "allowed_actions", "ancestor_at", "announce_change", "approval_card", "approvals_for",
+    "approver_can_decide", "box_clause", "can_view", "close_verified", "conflict", "counts_for", "create_work_item",
+    "decide", "dispatchers", "done_by", "ensure_can_view", "enter_stage", "handlers", "handles", "has_open_work_item",
+    "index_item", "init_app", "is_open", "limits_for", "may_act", "message", "move", "next_number",
+    "on_template_card_event", "open_work_item_for", "open_work_items_for", "overdue_clause", "perform", "public_view",
+    "raise_work_item", "request_approval", "route", "search_documents", "searchable_record", "send_approval_card",
+    "source_of", "supervise_item", "supervise_work_items", "todo_for", "unit_by_code", "unit_managers",
+    "unit_members", "unit_staff", "update_approval_card", "visible_to", "work_items_for", "write_conflicts",
+    "WORKBENCH_BOXES", "workbench_box_clause", "workbench_counts", "pending_approvals_for",
+    "pending_approval_count",
 ]
 
 
 def init_app(app: Flask) -> None:
-    """Subscribe to WeCom card taps (approval decisions)."""
+    """Subscribe to WeCom card taps (approval decisions); give one-click query's reindex the work items."""
     register_handler("template_card_event", on_template_card_event)
+    register_source(SEARCH_SOURCE, search_documents)

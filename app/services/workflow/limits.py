@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models.workitem import TIME_LIMIT_KINDS, WorkItem, WorkItemLimit
+from app.models.workitem import WorkItem, WorkItemLimit
 from app.services.workdays import add_working_days
 from app.services.workflow.states import STAGE_OF_STATE
+from app.terms import TIME_LIMIT_KINDS
 
 
 @dataclass(frozen=True)

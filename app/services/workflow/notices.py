@@ -26,25 +26,25 @@ from app.signals import work_item_changed
 log = logging.getLogger(__name__)
 
 
+def unit_members(unit_id: int, *roles: str) -> list[str]:
+    """WeCom userids of the unit's own active staff holding one of these roles."""
+    rows = db.session.execute(select(User.wecom_userid).join(Membership).where(
+        Membership.org_unit_id == unit_id, Membership.role.in_(roles), User.active.is_(True)))
+    return sorted(set(rows.scalars()))
+
+
 def unit_staff(unit: OrgUnit, roles: tuple[str, ...] = (Role.WORKER, Role.OPERATOR)) -> list[str]:
     """WeCom userids of the unit's own staff with these roles (its managers when it has none)."""
-    def members(*wanted):
-        rows = db.session.execute(
-            select(User.wecom_userid).join(Membership).where(
-                Membership.org_unit_id == unit.id, Membership.role.in_(wanted), User.active.is_(True)))
-        return sorted(set(rows.scalars()))
-    return members(*roles) or members(Role.MANAGER)
+    return unit_members(unit.id, *roles) or unit_members(unit.id, Role.MANAGER)
 
 
 def unit_managers(unit: OrgUnit) -> tuple[OrgUnit, list[str]]:
     """The nearest unit at or above `unit` that has an active manager, and those managers."""
     current: OrgUnit | None = unit
     while current is not None:
-        found = db.session.execute(select(User.wecom_userid).join(Membership).where(
-            Membership.org_unit_id == current.id, Membership.role == Role.MANAGER, User.active.is_(True))
-        ).scalars().all()
+        found = unit_members(current.id, Role.MANAGER)
         if found:
-            return current, sorted(set(found))
+            return current, found
         current = current.parent
     return unit, []
 
@@ -108,7 +108,7 @@ def announce_change(item: WorkItem, action: str, *, notify: Iterable[tuple[list[
             messages.append((ids, content))
 
     def fire():
-        work_item_changed.send(None, **payload)
+        work_item_changed.send(item.source_tool, **payload)
         for ids, content in messages:
             try:
                 send_message(ids, content)

@@ -1,12 +1,15 @@
-"""The work items tools raise: accept and dispatch one for a tool's record, close one a tool verified.
+"""The work items tools raise: accept and dispatch one for a tool's record, close one a tool verified,
+and the link between a record and its work items (open_work_item_for, has_open_work_item).
 
-Both add to the caller's session and leave the commit to the caller, so a tool's record and the
+Creating and closing add to the caller's session and leave the commit to the caller, so a tool's record and the
 work item it raises land in one transaction; the announcement goes out only after that commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from sqlalchemy import String, cast, exists, select
 
 from app.errors import ApiError
 from app.extensions import db
@@ -21,7 +24,7 @@ from app.services.workflow.limits import enter_stage, limits_for
 from app.services.workflow.notices import announce_change, handlers, message, unit_staff
 from app.services.workflow.numbering import next_number
 from app.services.workflow.routing import route
-from app.services.workflow.states import PRIORITIES
+from app.services.workflow.states import OPEN_STATES, PRIORITIES
 from app.services.workflow.timeline import add_event
 
 
@@ -92,3 +95,65 @@ def close_verified(item_id: int, *, tool: str, actor, reason: str, **detail) -> 
     announce_change(item, "close", notify=[(told, message(item, f"经复查已办结：{reason}"))],
                     exclude=getattr(actor, "wecom_userid", None))
     return item
+
+
+# --- the link between a tool's record and its work items -----------------------------------------
+#
+# A work item carries source_tool/source_type/source_id; a record class that raises work items
+# says which tool and type it is with `record_of = ("facade_inspection", "building")`. The
+# workflow owns the link: tools keep no copy of an item's state, they ask.
+
+def source_of(record) -> tuple[str, str, str]:
+    """(tool, type, id) of a record class declaring `record_of = (tool, type)`."""
+    try:
+        tool, source_type = type(record).record_of
+    except AttributeError:
+        raise TypeError(f"{type(record).__name__} declares no record_of = (tool, type)") from None
+    return tool, source_type, str(record.id)
+
+
+def raise_work_item(record, *, category: str, title: str, org_unit: OrgUnit | None = None, **fields) -> WorkItem:
+    """create_work_item() for a record: its tool, type and id, and (by default) its org unit. THE CALLER COMMITS."""
+    tool, source_type, source_id = source_of(record)
+    return create_work_item(tool=tool, category=category, title=title, org_unit=org_unit or record.org_unit,
+                            source_type=source_type, source_id=source_id, **fields)
+
+
+def _raised_for(tool: str, source_type: str, source_ids):
+    return (select(WorkItem).where(WorkItem.source_tool == tool, WorkItem.source_type == source_type,
+                                   WorkItem.source_id.in_([str(i) for i in source_ids]))
+            .order_by(WorkItem.id.desc()))
+
+
+def open_work_item_for(record) -> WorkItem | None:
+    """The newest open work item raised for this record, or None."""
+    tool, source_type, source_id = source_of(record)
+    stmt = _raised_for(tool, source_type, [source_id]).where(WorkItem.state.in_(OPEN_STATES)).limit(1)
+    return db.session.execute(stmt).scalar_one_or_none()
+
+
+def open_work_items_for(records) -> dict[int, WorkItem]:
+    """Record id → its newest open work item, for a page of records at once."""
+    records = list(records)
+    if not records:
+        return {}
+    tool, source_type, _ = source_of(records[0])
+    stmt = _raised_for(tool, source_type, [r.id for r in records]).where(WorkItem.state.in_(OPEN_STATES))
+    found: dict[int, WorkItem] = {}
+    for item in db.session.execute(stmt).scalars():
+        found.setdefault(int(item.source_id), item)
+    return found
+
+
+def work_items_for(record) -> list[WorkItem]:
+    """Every work item raised for this record, newest first."""
+    tool, source_type, source_id = source_of(record)
+    return list(db.session.execute(_raised_for(tool, source_type, [source_id])).scalars())
+
+
+def has_open_work_item(model, id_column=None):
+    """SQL: the row of `model` (a class with record_of) has an open work item."""
+    tool, source_type = model.record_of
+    column = id_column if id_column is not None else model.id
+    return exists().where(WorkItem.source_tool == tool, WorkItem.source_type == source_type,
+                          WorkItem.source_id == cast(column, String), WorkItem.state.in_(OPEN_STATES))

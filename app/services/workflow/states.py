@@ -25,6 +25,8 @@ STATES: dict[str, str] = {
 }
 FINISHED_STATES = ("closed",)
 OPEN_STATES = tuple(s for s in STATES if s not in FINISHED_STATES)
+#: Handled and the result accepted: waiting for the follow-up (回访) or closed.
+RESOLVED_STATES = ("visiting", "closed")
 
 # Who may act: the 12345 split of 承办 (the handling unit signs, handles and feeds back) and 派单 (the
 # dispatching side reviews, follows up and closes), with 督办 from above. Nobody closes an item alone:

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from toolbox.registry import Category, Manifest, Tool
+from app import toolkit as tk
 
 blueprint = Blueprint("street_lamps", __name__)
 
@@ -13,9 +13,9 @@ def ping():
     return jsonify({"tool": "street_lamps"})
 
 
-tool = Tool(
-    manifest=Manifest(code="street_lamps", name="路灯巡查", icon="lamp", version="0.1.0",
-                      roles=("worker", "manager"),
-                      categories=(Category("lamp_out", "路灯不亮", route_to="street"),)),
+tool = tk.Tool(
+    manifest=tk.Manifest(code="street_lamps", name="路灯巡查", icon="lamp", version="0.1.0",
+                         roles=("worker", "manager"),
+                         categories=(tk.Category("lamp_out", "路灯不亮", route_to="street"),)),
     blueprint=blueprint,
 )

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from tests.citizen_support import run_jobs, temporary_media_root
+from tests.citizen_support import run_jobs
 from tests.fixtures import REQUIRE_SERVICES
 from toolbox.citizen_report.models import CitizenReport
 from toolbox.citizen_report.tests.helpers import close_item, make_place, photo
@@ -41,12 +41,6 @@ def browser():
     driver.set_page_load_timeout(30)
     yield driver
     driver.quit()
-
-
-@pytest.fixture(autouse=True)
-def media_root(app, tmp_path):
-    with temporary_media_root(app, tmp_path / "media") as path:
-        yield path
 
 
 def test_citizen_walk_from_scan_to_closed(app, client, auth, district, live_server, browser, tmp_path):

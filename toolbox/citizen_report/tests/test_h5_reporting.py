@@ -6,7 +6,6 @@ import io
 import re
 from datetime import timedelta
 
-import pytest
 from PIL import Image
 from sqlalchemy import select, text
 
@@ -15,20 +14,9 @@ from app.models.attachment import Attachment, AttachmentLink
 from app.models.base import utcnow
 from app.models.workitem import WorkItem
 from app.signals import searchable_saved
-from tests.citizen_support import run_jobs, temporary_media_root
+from tests.citizen_support import run_jobs
 from toolbox.citizen_report.models import CitizenReport
 from toolbox.citizen_report.tests.helpers import close_item, form, make_place, photo, submit, tracking_code
-
-
-@pytest.fixture(autouse=True)
-def media_root(app, tmp_path):
-    with temporary_media_root(app, tmp_path / "media") as path:
-        yield path
-
-
-@pytest.fixture
-def place(app, district):
-    return make_place(app, district)
 
 
 def the_report(app, code: str) -> CitizenReport:
@@ -271,6 +259,17 @@ def test_the_likeliest_category_is_preselected_for_a_flood_point(app, client, di
     code = make_place(app, district, name="余姚路积水点", kind="flood_point")
     html = client.get(f"/h5/c/{code}").get_data(as_text=True)
     assert re.search(r'<option value="waterlogging"\s+selected>', html)
+
+
+def test_a_place_offers_the_categories_its_kind_declares(app, client, district):
+    """The flood_duty tool declares flood points and what a citizen may report there (its manifest)."""
+    code = make_place(app, district, name="余姚路积水点", kind="flood_point")
+    html = client.get(f"/h5/c/{code}").get_data(as_text=True)
+    assert re.findall(r'<option value="(\w+)"', html) == ["waterlogging", "facilities", "environment", "other"]
+    refused = submit(client, code, form(category="construction"), **{"X-Requested-With": "fetch"})
+    assert refused.status_code == 422 and refused.get_json()["errors"]["category"] == "请选择问题类别"
+    anywhere = make_place(app, district, name="居委会", kind="committee")  # no list: every citizen category
+    assert len(re.findall(r'<option value="\w+"', client.get(f"/h5/c/{anywhere}").get_data(as_text=True))) == 7
 
 
 def test_a_citizen_rating_reaches_the_follow_up_staff_on_wecom(app, client, auth, place, wecom_sim):

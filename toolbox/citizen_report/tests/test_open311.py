@@ -8,22 +8,10 @@ import pytest
 
 from app.extensions import db
 from app.models.workitem import WorkItem
-from tests.citizen_support import temporary_media_root
 from toolbox.citizen_report.models import CitizenReport
-from toolbox.citizen_report.tests.helpers import close_item, form, make_place, photo, submit, tracking_code
+from toolbox.citizen_report.tests.helpers import close_item, form, photo, submit, tracking_code
 
 V2 = "/open311/v2"
-
-
-@pytest.fixture(autouse=True)
-def media_root(app, tmp_path):
-    with temporary_media_root(app, tmp_path / "media") as path:
-        yield path
-
-
-@pytest.fixture
-def place(app, district):
-    return make_place(app, district)
 
 
 @pytest.fixture

@@ -12,18 +12,11 @@ from app.jobs import PERIODIC_JOBS
 from app.models.audit import AuditLog
 from app.models.base import utcnow
 from app.models.workitem import WorkItem
-from tests.citizen_support import temporary_media_root
 from toolbox.citizen_report.models import CitizenReport
 from toolbox.citizen_report.services import anonymise_closed_reports, months_before
 from toolbox.citizen_report.tests.helpers import close_item, form, make_place, photo, submit, tracking_code
 
 BASE = "/api/v1/tools/citizen_report"
-
-
-@pytest.fixture(autouse=True)
-def media_root(app, tmp_path):
-    with temporary_media_root(app, tmp_path / "media") as path:
-        yield path
 
 
 @pytest.fixture

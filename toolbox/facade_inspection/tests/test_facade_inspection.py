@@ -156,12 +156,11 @@ def test_operators_are_reminded_when_a_rectification_deadline_is_near(client, b,
     from app.models.base import utcnow
     from tests.citizen_support import run_jobs
     from toolbox.facade_inspection.jobs import remind_reinspections
-    from toolbox.facade_inspection.models import Building
 
     inspect(client, auth, b["id"], grades(awnings="high"))
     with app.app_context():
         assert remind_reinspections() == 0  # the deadline is days away
-        db.session.get(Building, b["id"]).rectification_due_at = utcnow() + timedelta(hours=12)
+        db.session.execute(select(WorkItem)).scalar_one().close_due_at = utcnow() + timedelta(hours=12)
         db.session.commit()
         assert remind_reinspections() == 1
     run_jobs(app, "notify")
@@ -185,3 +184,13 @@ def test_a_rectification_closed_in_the_workflow_is_no_longer_open_on_the_buildin
     assert detail["rectification_open"] is False and detail["risk_level"] == "high"
     # the next high finding is a new problem, with a new work item
     assert inspect(client, auth, b["id"], grades(windows="high")).get_json()["work_item_outcome"] == "raised"
+
+
+def test_editing_a_building_moves_its_jingan_code_and_search_text_is_literal(client, b, auth):
+    op = auth.headers("ja01-operator")
+    moved = {"name": "昌平路 100 弄 5 号楼", "address": "昌平路 100 弄 5 号"}
+    assert client.patch(f"{URL}/buildings/{b['id']}", json=moved, headers=op).status_code == 200
+    place = client.get(f"/api/v1/places/{b['place_code']}", headers=auth.headers("ja-admin")).get_json()
+    assert (place["name"], place["address"], place["kind_name"]) == (moved["name"], moved["address"], "楼宇")
+    assert client.get(f"{URL}/buildings?q=5 号楼", headers=op).get_json()["total"] == 1
+    assert client.get(f"{URL}/buildings?q=%25", headers=op).get_json()["total"] == 0  # % is a character, not "any"
