@@ -62,7 +62,7 @@ def _session_user():
     return user, raw
 
 
-def require_login(bp: Blueprint, roles: tuple[str, ...] = ()) -> None:
+def require_login(bp: Blueprint, roles: tuple[str, ...] = (), refusal: str = "您的角色不能使用此页面") -> None:
     """Before every view of bp: a signed-in, active user (with one of roles), and CSRF on writes."""
 
     @bp.before_request
@@ -84,5 +84,5 @@ def require_login(bp: Blueprint, roles: tuple[str, ...] = ()) -> None:
             if not hmac.compare_digest(sent, csrf_token_for(raw)):
                 return page_error(403, "页面已失效，请刷新后重试", title="请刷新页面")
         if roles and not user.has_role(*roles):
-            return page_error(403, "您的角色不能使用此页面", title="无权访问")
+            return page_error(403, refusal, title="无权访问")
         return None

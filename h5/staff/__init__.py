@@ -18,7 +18,8 @@ from app.web import security_headers
 from app.web.session import require_login
 
 bp = Blueprint("staff", __name__, url_prefix="/h5/staff", template_folder="templates")
-require_login(bp)
+# 三员分立: the three administrators hold no business data, and work in the console instead.
+require_login(bp, roles=("worker", "operator", "manager"), refusal="工作台供业务人员使用，管理员请使用管理控制台")
 bp.after_request(security_headers)
 
 from h5.staff import items, tools, views  # noqa: E402,F401 - routes attach to bp

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.org import OrgUnit
-from app.models.place import PLACE_KINDS, Place
+from app.models.place import Place
+from app.registry import current_registry
 from app.services.places import get_place
 from app.services.scope import in_scope, scope_clause
 from app.services.search import MAX_QUERY_CHARS, SEARCH_ROLES, SearchFilters, search
@@ -17,7 +18,6 @@ from app.web.session import page_error
 from app.web.toolscreens import screens_for
 from h5.staff import bp
 from h5.staff.items import badges
-from toolbox.registry import current_registry
 
 ICON_GLYPHS = {"construction": "工", "building": "楼", "flood": "汛", "camera": "拍"}
 PER_PAGE = 20
@@ -73,7 +73,8 @@ def query():
 def places():
     """Jing'an codes in my scope, by kind."""
     user = g.user
-    kind = request.args.get("kind") if request.args.get("kind") in PLACE_KINDS else None
+    kinds = {code: kind.name for code, kind in current_registry().place_kinds.items()}
+    kind = request.args.get("kind") if request.args.get("kind") in kinds else None
     page = max(1, request.args.get("page", 1, type=int) or 1)
     stmt = select(Place).where(scope_clause(Place.org_path, user), Place.active.is_(True))
     counts = dict(db.session.execute(select(Place.kind, func.count()).where(
@@ -86,7 +87,7 @@ def places():
     listing = ListPage(
         title="静安码", active_tab=kind or "all", page=page, pages=max(1, -(-total // PER_PAGE)), total=total,
         tabs=[Tab("all", "全部", "/h5/staff/places", sum(counts.values()))] + [
-            Tab(k, name, f"/h5/staff/places?kind={k}", counts[k]) for k, name in PLACE_KINDS.items() if counts.get(k)],
+            Tab(k, name, f"/h5/staff/places?kind={k}", counts[k]) for k, name in kinds.items() if counts.get(k)],
         rows=[Row(p.name, f"/h5/staff/places/{p.code}", p.address or "", [Badge(p.kind_name, "info")],
                   [("静安码", p.code), ("单位", p.org_unit.name)]) for p in rows],
         empty="您的范围内还没有静安码")

@@ -250,3 +250,9 @@ def _units_with_items(app) -> set[str]:
     with app.app_context():
         return {c for c in db.session.execute(select(OrgUnit.code).join(WorkItem, WorkItem.org_unit_id == OrgUnit.id)
                                               ).scalars() if c.startswith("JA") and c[2:4].isdigit()}
+
+
+@pytest.mark.parametrize("admin", ["ja-admin", "ja-secadmin", "ja-auditor"])
+def test_the_three_administrators_are_refused_the_workbench(staff, district, admin):
+    res = staff(admin).get("/h5/staff/")
+    assert res.status_code == 403 and "管理员请使用管理控制台" in res.get_data(as_text=True)
