@@ -38,6 +38,7 @@ def test_make_run_runs_the_periodic_jobs_in_process(make_app, tmp_path):
     import os
     import subprocess
     import sys
+    import threading
     import time
     from datetime import timedelta
     from pathlib import Path
@@ -71,18 +72,29 @@ def test_make_run_runs_the_periodic_jobs_in_process(make_app, tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "app.run_dev", "--port", str(_free_port()), "--no-simulator",
                                 "--scheduler-tick", "1"], env=env, cwd=Path(__file__).resolve().parents[2],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    # The scheduler logs what it ran after the jobs finish: read its log as it comes, not only at the end.
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
+
+    def logged_the_run() -> bool:
+        return any("periodic jobs run:" in line and "citizen_report.settle_drafts" in line for line in list(lines))
+
     try:
         deadline, status = time.monotonic() + 90, "draft"
-        while status == "draft" and time.monotonic() < deadline and process.poll() is None:
+        while (status == "draft" or not logged_the_run()) and time.monotonic() < deadline \
+                and process.poll() is None:
             time.sleep(0.5)
             with demo.app_context():
                 status = db.session.get(CitizenReport, draft_id).status
                 db.session.remove()
         assert status == "joined", (status, process.poll())
+        assert logged_the_run(), "".join(lines)[-2000:]
     finally:
         process.terminate()
-        _, stderr = process.communicate(timeout=30)
-    assert "periodic jobs run:" in stderr and "citizen_report.settle_drafts" in stderr
+        process.wait(timeout=30)
+        reader.join(timeout=5)
+        process.stderr.close()
 
 
 def seed_unit(code):
