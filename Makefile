@@ -24,7 +24,7 @@ migrate: install
 	$(BIN)/flask db upgrade heads
 
 seed: migrate
-	$(BIN)/flask toolbox seed
+	$(BIN)/flask toolbox seed --demo
 	$(BIN)/flask toolbox calendar load-official
 
 run: seed system-packages

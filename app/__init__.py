@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Mapping
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, redirect, url_for
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -49,6 +49,13 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(wecom_callback_bp)
     from app.services import workflow  # issue 4: card taps decide approvals; supervision job
     workflow.init_app(app)
+
+    from app import web  # issue 16: the shared page layer (templates, assets, page sessions)
+    from h5.staff import bp as staff_bp  # the staff workbench, /h5/staff/
+
+    web.init_app(app)
+    app.register_blueprint(staff_bp)
+    app.add_url_rule("/", "index", lambda: redirect(url_for("staff.home")))
 
     from app.cli import toolbox_cli
 

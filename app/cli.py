@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import sys
 import time
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
@@ -20,7 +23,10 @@ from app.jobs import QUEUES, get_queue, schedule_due_jobs
 from app.models.org import OrgUnit
 from app.places_cli import places_cli
 from app.registry import current_registry
+from app.run_dev import LOOPBACK
+from app.services import workdays
 from app.services.audit import verify_chain
+from app.services.demo import seed_demo
 from app.services.directory import import_roster
 from app.services.district import seed
 from app.services.redis_conn import get_redis
@@ -28,6 +34,7 @@ from app.services.search import rebuild, reindex_job, sources
 from app.services.toolbox import set_enabled, settings_for
 from app.wecom.client import WeComError
 from app.wecom.directory import sync_directory_job, sync_directory_or_audit_failure
+from app.wecom.simulator import SimulatorServer, simulator_from_config
 from app.workflow_cli import calendar_cli, work_items_cli
 
 toolbox_cli = AppGroup("toolbox", help="静安工具箱管理命令 (Jing'an Toolbox administration).")
@@ -35,10 +42,36 @@ toolbox_cli = AppGroup("toolbox", help="静安工具箱管理命令 (Jing'an Too
 
 @toolbox_cli.command("seed")
 @click.option("--no-demo-users", is_flag=True, help="Only the org tree, no demo staff.")
-def seed_command(no_demo_users: bool):
-    """Load Jing'an's 1+14+85+266 org tree and demo users (idempotent)."""
+@click.option("--demo", is_flag=True, help="Also demo records in every tool and work items in every state.")
+def seed_command(no_demo_users: bool, demo: bool):
+    """Load Jing'an's 1+14+85+266 org tree and demo users (idempotent); --demo: a district with life in it."""
+    if demo and no_demo_users:
+        raise click.UsageError("--demo needs the demo users")
     result = seed(with_demo_users=not no_demo_users)
     click.echo(f"seeded: {result}")
+    if demo:
+        workdays.load_official()  # the demo's deadlines follow the holiday calendar
+        db.session.commit()
+        with _simulator_if_needed():
+            click.echo(f"demo: {seed_demo()}")
+
+
+@contextlib.contextmanager
+def _simulator_if_needed():
+    """Demo messages go to the local WeCom simulator (started here when nothing listens there)."""
+    base = urlsplit(current_app.config["WECOM_API_BASE"])
+    server = None
+    if base.hostname in LOOPBACK:
+        with socket.socket() as probe:
+            listening = probe.connect_ex((base.hostname, base.port or 80)) == 0
+        if not listening:
+            server = SimulatorServer(simulator_from_config(current_app.config), base.hostname,
+                                     base.port or 80).start()
+    try:
+        yield
+    finally:
+        if server is not None:
+            server.stop()
 
 
 @toolbox_cli.group("tools")

@@ -82,3 +82,10 @@ from app.jobs import enqueue, job
 from app.services.after_commit import after_commit, delay_after_commit
 from app.services.notify import send_text_message
 from app.wecom.client import WeComError, get_client
+
+# --- the staff workbench: a tool's screens as descriptions (its workbench.py; docs/workbench.md) ------
+from app.services.notify import page_url, send_card_message
+from app.services.workflow import message
+from app.web.filters import deadline_text, local_dt
+from app.web.screens import Action, Badge, DetailPage, DetailSection, Field, Form, ListPage, Row, Section, Tab, form
+from app.web.toolscreens import FormScreen, ToolScreens, iso, load_with, page_rows, unit_choices, unit_in_scope

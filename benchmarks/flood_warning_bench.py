@@ -166,7 +166,7 @@ def main() -> None:
     deadline = t0 + args.timeout
     while time.perf_counter() < deadline:
         messages = list(sim.state.messages)
-        reached = {u for m in messages if m.get("msgtype") == "text" for u in m["touser"].split("|")}
+        reached = {u for m in messages if m.get("msgtype") == "textcard" for u in m["touser"].split("|")}
         if expected <= reached:
             break
         time.sleep(0.01)
@@ -177,7 +177,7 @@ def main() -> None:
     sim.stop()
 
     sends = sim.state.calls.get("message/send", 0)
-    sizes = [len(m["touser"].split("|")) for m in sim.state.messages if m.get("msgtype") == "text"]
+    sizes = [len(m["touser"].split("|")) for m in sim.state.messages if m.get("msgtype") == "textcard"]
     print(f"people on duty called:          {warning['calls_count']}")
     print(f"operator request (raise + calls): {t_request:.3f} s")
     print(f"all messages accepted after:     {t_done:.3f} s ({len(expected & reached)}/{len(expected)} people)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import UTC
 
 from flask import Response, current_app, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -16,6 +15,7 @@ from app.registry import current_registry
 from app.services import media, ratelimit
 from app.services.crypto import blind_index
 from app.services.places import get_place
+from app.web.filters import local_dt
 from h5 import bp
 from toolbox.citizen_report import services
 
@@ -216,12 +216,4 @@ def public_photo(token: str):
 @bp.app_template_filter("local_time")
 def local_time(value) -> str:
     """'2026-11-25 09:30' in Shanghai time, from a datetime or an ISO string."""
-    from datetime import datetime, timedelta, timezone
-
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    return local_dt(value)

@@ -15,6 +15,7 @@ from miniprogram_api import (  # noqa: E402,F401
     places,  # Jing'an codes, QR codes, posters
     search,  # one-click query (/api/v1/query)
     users,  # staff directory
+    wecom_jssdk,  # JS-SDK signatures for the in-app browser
     work_item_admin,  # holiday calendar, time limits
     work_item_approvals,  # forward and extension approvals
     work_items,  # inbox, detail, actions

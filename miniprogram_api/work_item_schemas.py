@@ -99,6 +99,8 @@ class ActionIn(Schema):
     result = fields.String(validate=validate.Length(max=4000), metadata={"description": "feedback 处置结果"})
     days = fields.Integer(validate=validate.Range(min=1, max=15))
     satisfaction = fields.String(validate=validate.OneOf(list(wf.SATISFACTION)))
+    photo_ids = fields.List(fields.Integer(), validate=validate.Length(max=9),
+                            metadata={"description": "feedback: photos after handling (uploaded attachments)"})
 
 
 class ActionOut(Schema):

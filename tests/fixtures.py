@@ -310,10 +310,88 @@ def wecom_sim(app, _wecom_sim_server, live_server):
     sim = SimulatorClient(_wecom_sim_server.url, f"{live_server.url}/wecom/callback")
     sim.reset()
     wecom_client._memory_tokens._data.clear()
+    from app.wecom import jssdk
+    jssdk._memory.clear()
     app.extensions.pop("wecom_clients", None)
     app.config["WECOM_API_BASE"] = sim.api_base
     app.config["WECOM_OAUTH_BASE"] = f"{sim.url}/connect/oauth2/authorize"
     return sim
+
+
+# --- pages in a real headless Chromium (Debian's), with screenshots kept as test artefacts ---------
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+ARTIFACTS_DIR = os.environ.get("TEST_ARTIFACTS_DIR") or os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "test-artifacts")
+
+
+@pytest.fixture
+def chromium():
+    """Factory: chromium(width, height, user_agent=None) → a selenium driver (quit after the test).
+
+    Without Debian's chromium and chromium-driver the test is skipped, and on CI it fails."""
+    import shutil
+
+    drivers = []
+
+    def start(width: int = 390, height: int = 844, user_agent: str | None = None):
+        if not (os.path.exists(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+            message = "Debian chromium / chromium-driver not installed (make test installs them)"
+            if REQUIRE_SERVICES:
+                pytest.fail(message)
+            pytest.skip(message)
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+
+        options = Options()
+        options.binary_location = CHROMIUM
+        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                    f"--window-size={max(width, 500)},{height}", "--lang=zh-CN", "--hide-scrollbars"):
+            options.add_argument(arg)
+        # The page sees exactly width × height CSS pixels (a headless window is at least 500 wide).
+        emulation = {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}}
+        if user_agent:
+            emulation["userAgent"] = user_agent
+        options.add_experimental_option("mobileEmulation", emulation)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver.set_page_load_timeout(30)
+        drivers.append(driver)
+        return driver
+
+    yield start
+    for driver in drivers:
+        driver.quit()
+
+
+class Screenshots:
+    """Numbered full-page screenshots of a walk, in TEST_ARTIFACTS_DIR/<walk>/ (printed at the end)."""
+
+    def __init__(self, folder: str):
+        import shutil
+
+        self.folder, self.count = folder, 0
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
+
+    def take(self, driver, name: str) -> str:
+        """The whole page, not just the fold (Chromium's captureBeyondViewport)."""
+        import base64
+
+        self.count += 1
+        path = os.path.join(self.folder, f"{self.count:02d}-{name}.png")
+        driver.execute_script("window.scrollTo(0, 0)")  # sticky bars where they belong
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "fromSurface": True})
+        with open(path, "wb") as fh:
+            fh.write(base64.b64decode(shot["data"]))
+        return path
+
+
+@pytest.fixture
+def screenshots(request):
+    shots = Screenshots(os.path.join(ARTIFACTS_DIR, request.node.name))
+    yield shots
+    print(f"\nscreenshots of {request.node.name}: {shots.folder} ({shots.count} files)")  # noqa: T201
 
 
 # --- a third-party tool, installed from its own distribution through its entry point -------------------

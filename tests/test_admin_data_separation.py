@@ -38,8 +38,8 @@ DUTIES = {
     "api_v1.read_audit_log": {"ja-auditor"},
 }
 # Public by design (a citizen's page, reached by an unguessable code; Open311; health; static files).
-PUBLIC_BY_DESIGN = {"static", "healthz", "h5.static", "h5.report_form", "h5.submit_report", "h5.received",
-                    "h5.tracking_lookup", "h5.tracking", "h5.public_photo", "wecom_callback.verify_url"}
+PUBLIC_BY_DESIGN = {"static", "healthz", "h5.static", "web.static", "index", "h5.report_form", "h5.submit_report",
+                    "h5.received", "h5.tracking_lookup", "h5.tracking", "h5.public_photo", "wecom_callback.verify_url"}
 PUBLIC_PREFIXES = ("open311.", "api_docs.")
 QUERY = {"api_v1.query": {"q": MARKER[2:]}, "api_v1.list_work_items": {"box": "all"},
          "api_v1.list_approvals": {"status": "all"}}
@@ -113,7 +113,11 @@ def seed_business_data(app, client, auth, district) -> dict:
         ids["report_id"], ids["item_id"] = report.id, report.work_item_id
     forward = client.post(f"/api/v1/work-items/{ids['item_id']}/forward", json={"unit": "JA02", "reason": MARKER},
                           headers=operator)
-    _ok(forward, 202)
+    ids["approval_id"] = _ok(forward, 202)["approval"]["id"]
+    ids["decision"] = "approve"
+    ids["action"] = "sign"
+    ids["name"] = "sites"
+    ids["ident"] = ids["site_id"]
     ids["attachment_id"] = inspection["photo_ids"][0]
     ids["batch_id"] = _poster_batch(app)
     run_jobs(app, "media")
@@ -157,6 +161,8 @@ def url_for_rule(rule, ids: dict) -> str:
     for name in rule.arguments:
         if name == "code" and rule.endpoint == "api_v1.get_org_unit":
             values[name] = "JA01"
+        elif name == "code" and rule.endpoint.startswith("staff.tool"):
+            values[name] = "construction_sites"  # the workbench's tool screens
         elif name in ids:
             values[name] = ids[name]
         else:

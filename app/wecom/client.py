@@ -192,6 +192,16 @@ class WeComClient:
         return [self._send(batch, {"msgtype": "text", "text": {"content": content}})
                 for batch in _batches(userids)]
 
+    def send_textcard(self, userids: list[str], title: str, description: str, url: str,
+                      button: str = "详情") -> list[dict]:
+        """Send a text card that opens url (a workbench page) when tapped; batched like send_text.
+
+        WeCom limits the title to 128 bytes and the description to 512; longer text is cut."""
+        userids = _unique(userids)
+        card = {"title": clip_bytes(title, 128), "description": clip_bytes(description, 512), "url": url,
+                "btntxt": clip_bytes(button, 8)}
+        return [self._send(batch, {"msgtype": "textcard", "textcard": card}) for batch in _batches(userids)]
+
     def send_template_card(self, userids: list[str], card: dict) -> dict:
         """Send a template card (e.g. button_interaction); WeCom's answer includes response_code."""
         userids = _unique(userids)
@@ -215,6 +225,14 @@ class WeComClient:
         """Upload a temporary media file (image/voice/video/file) → {"media_id", ...}."""
         return self.call("post", "media/upload", params={"type": media_type},
                          files={"media": (filename, content)})
+
+
+def clip_bytes(text: str, limit: int) -> str:
+    """text cut to at most limit UTF-8 bytes, never inside a character (an ellipsis marks the cut)."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[:limit - 3].decode(errors="ignore") + "…"
 
 
 def _unique(userids) -> list[str]:

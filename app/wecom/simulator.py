@@ -9,6 +9,10 @@ and the stand-in OAuth authorize page. Helpers for people and tests live under /
     POST /_sim/tap {"userid","task_id","event_key"} → posts an encrypted template_card_event to the
                                                       app's callback; returns the app's status
     POST /_sim/expire-token                         → the current token now answers 42001
+    POST /_sim/jsapi-verify {"kind": "config"|"agentConfig", "url", "nonceStr", "timestamp", "signature"}
+                                                    → {"errcode"}: 0, 40093 (bad signature) or 42012
+                                                      (no valid ticket), as WeCom's client checks wx.config
+    POST /_sim/expire-tickets                       → the JS-SDK tickets end; the next fetch gets new ones
     GET  /_sim/stats                                → call counts (gettoken, ...)
     PUT  /_sim/users/<userid>, DELETE /_sim/users/<userid>   → change the directory
     POST /_sim/reset                                → forget codes, tokens, messages, changes
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import hmac
 import secrets
 import threading
@@ -37,6 +42,7 @@ from app.services.district_data import demo_staff, units
 
 CODE_TTL = 300
 TOKEN_TTL = 7200
+TICKET_TTL = 7200
 RESPONSE_CODE_TTL = 72 * 3600
 
 
@@ -82,6 +88,7 @@ class SimState:
     cards: dict[str, dict] = field(default_factory=dict)  # task_id → {"userids", "card"}
     response_codes: dict[str, dict] = field(default_factory=dict)  # code → {"expires_at", "used", "task_id"}
     media: dict[str, dict] = field(default_factory=dict)
+    tickets: dict[str, dict] = field(default_factory=dict)  # "config"/"agentConfig" → {"ticket", "expires_at"}
     calls: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -244,6 +251,12 @@ def create_simulator(*, corp_id: str, secret: str, agent_id: str | int, token: s
             msgtype = body.get("msgtype")
             if msgtype not in ("text", "template_card", "markdown", "textcard", "news", "image", "file"):
                 return _err(40008, "invalid message type")
+            if msgtype == "textcard":
+                card = body.get("textcard") or {}
+                if not card.get("title") or not card.get("description") or not card.get("url"):
+                    return _err(40058, "invalid parameter: textcard needs title, description and url")
+                if len(card["title"].encode()) > 128 or len(card["description"].encode()) > 512:
+                    return _err(40058, "invalid parameter: textcard title or description too long")
             invalid = [u for u in touser if u not in state.users]
             state.messages.append(body)
             result = {"invaliduser": "|".join(invalid), "invalidparty": "", "invalidtag": "",
@@ -287,6 +300,37 @@ def create_simulator(*, corp_id: str, secret: str, agent_id: str | int, token: s
             state.messages.append(body)
             invalid = [u for u in body.get("userids", []) if u not in state.users]
             return _ok(invaliduser=invalid)
+
+    def current_ticket(kind: str) -> dict | None:
+        entry = state.tickets.get(kind)
+        return entry if entry is not None and entry["expires_at"] > time.time() else None
+
+    def issue_ticket(kind: str):
+        """Within its lifetime WeCom answers the same ticket; after it, a new one."""
+        entry = current_ticket(kind)
+        if entry is None:
+            entry = state.tickets[kind] = {"ticket": secrets.token_urlsafe(48), "expires_at": time.time() + TICKET_TTL}
+        return _ok(ticket=entry["ticket"], expires_in=int(entry["expires_at"] - time.time()))
+
+    @sim.get("/cgi-bin/get_jsapi_ticket")
+    def get_jsapi_ticket():
+        """The corp's jsapi_ticket, for wx.config."""
+        with lock:
+            count("get_jsapi_ticket")
+            if (bad := check_token()) is not None:
+                return bad
+            return issue_ticket("config")
+
+    @sim.get("/cgi-bin/ticket/get")
+    def ticket_get():
+        """The app's ticket for wx.agentConfig (type=agent_config)."""
+        with lock:
+            count("ticket/get")
+            if (bad := check_token()) is not None:
+                return bad
+            if request.args.get("type") != "agent_config":
+                return _err(40058, "invalid parameter: type must be agent_config")
+            return issue_ticket("agentConfig")
 
     @sim.post("/cgi-bin/media/upload")
     def media_upload():
@@ -358,6 +402,32 @@ def create_simulator(*, corp_id: str, secret: str, agent_id: str | int, token: s
         with lock:
             return jsonify({"calls": dict(state.calls), "valid_tokens": sum(
                 1 for exp in state.tokens.values() if exp > time.time())})
+
+    @sim.post("/_sim/jsapi-verify")
+    def sim_jsapi_verify():
+        """What WeCom's client does with wx.config / wx.agentConfig: recompute the signature (written here
+        from WeCom's documentation, independently of the app's own signing)."""
+        body = request.get_json(silent=True) or {}
+        kind = body.get("kind")
+        if kind not in ("config", "agentConfig"):
+            return jsonify({"error": "kind must be config or agentConfig"}), 400
+        with lock:
+            entry = current_ticket(kind)
+        if entry is None:
+            return jsonify({"errcode": 42012, "errmsg": "ticket no available"})
+        plain = (f"jsapi_ticket={entry['ticket']}&noncestr={body.get('nonceStr', '')}"
+                 f"&timestamp={body.get('timestamp', '')}&url={body.get('url', '')}")
+        expected = hashlib.sha1(plain.encode()).hexdigest()
+        if not hmac.compare_digest(expected, str(body.get("signature", ""))):
+            return jsonify({"errcode": 40093, "errmsg": "invalid signature"})
+        return jsonify({"errcode": 0, "errmsg": "ok"})
+
+    @sim.post("/_sim/expire-tickets")
+    def sim_expire_tickets():
+        with lock:
+            for entry in state.tickets.values():
+                entry["expires_at"] = time.time() - 1
+            return jsonify({"expired": len(state.tickets)})
 
     @sim.post("/_sim/expire-token")
     def sim_expire_token():
@@ -574,6 +644,13 @@ class SimulatorClient:
         if res.status_code != 200:
             raise AssertionError(f"simulator refused the tap: {res.status_code} {res.text}")
         return res.json()
+
+    def jsapi_verify(self, kind: str, signed: dict, url: str) -> int:
+        """WeCom's check of one signature (signed: a `config` or `agentConfig` answer); 0 when valid."""
+        return self._json("POST", "/_sim/jsapi-verify", json={"kind": kind, "url": url, **signed})["errcode"]
+
+    def expire_tickets(self) -> int:
+        return self._json("POST", "/_sim/expire-tickets")["expired"]
 
     def expire_token(self) -> int:
         return self._json("POST", "/_sim/expire-token")["expired"]

@@ -40,8 +40,13 @@ def updates(sim):
 
 
 def texts_to(sim, userid):
-    return [m["text"]["content"] for m in sim.messages()
-            if m.get("msgtype") == "text" and userid in m["touser"].split("|")]
+    """What userid was told: text messages, and text cards as their title and description."""
+    def told(m):
+        if m["msgtype"] == "text":
+            return m["text"]["content"]
+        return f"{m['textcard']['title']}\n{m['textcard']['description']}"
+    return [told(m) for m in sim.messages()
+            if m.get("msgtype") in ("text", "textcard") and userid in m["touser"].split("|")]
 
 
 def approvals_audited(app, action):
@@ -222,3 +227,19 @@ def test_closing_tells_the_handler_and_the_reporting_worker(app, api, new_item, 
     assert any("工单已办结（回访：满意）" in t for t in texts_to(wecom_sim, "ja01g01-worker"))
     assert any("工单已办结" in t for t in texts_to(wecom_sim, "ja01-operator"))
     assert not any("工单已办结" in t for t in texts_to(wecom_sim, "ja-operator"))  # not to the actor
+
+
+def test_notifications_are_cards_that_open_the_item_in_the_workbench(app, api, new_item, wecom_sim):
+    item_id = new_item()
+    run_jobs(app)
+    sent = [m for m in wecom_sim.messages() if m.get("msgtype") == "textcard" and "ja01-operator" in m["touser"]]
+    assert sent, wecom_sim.messages()
+    card = sent[-1]["textcard"]
+    assert card["url"] == f"{app.config['PUBLIC_BASE_URL']}/h5/staff/items/{item_id}"
+    assert "新工单已派至江宁路街道" in card["title"] and "JA-" in card["description"]
+    # The approval card keeps its buttons and gains the link.
+    api.act("ja01-operator", item_id, "forward", unit="JA02", reason="位置在石门二路辖区")
+    run_jobs(app)
+    approval_card = cards(wecom_sim)[-1]["template_card"]
+    assert [b["key"] for b in approval_card["button_list"]] == ["approve", "reject"]
+    assert approval_card["card_action"]["url"].endswith(f"/h5/staff/items/{item_id}")

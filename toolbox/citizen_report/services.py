@@ -371,9 +371,10 @@ def _tell_follow_up(report: CitizenReport) -> None:
     hint = "。"
     if item.state == "visiting":
         hint = "。可据此回访或重办。" if report.rating == "unsatisfied" else "。可据此完成回访。"
-    text = (f"【随手拍回访】市民对工单 {item.number}（{item.title}）的评价：{RATINGS[report.rating]}"
+    text = (f"市民评价：{RATINGS[report.rating]}"
             + (f"。意见：{report.rating_comment}" if report.rating_comment else "") + hint)
-    tk.delay_after_commit(tk.send_text_message, userids, text)
+    card = tk.message(item, text)  # a text card opening the item in the workbench, where the 回访 is done
+    tk.delay_after_commit(tk.send_card_message, userids, f"【随手拍回访】{card.title}", card.description, card.path)
 
 
 def reopen(report: CitizenReport, reason: str) -> CitizenReport:

@@ -6,9 +6,11 @@ import math
 
 from sqlalchemy import select, update
 
-from app.toolkit import db, get_client, job, utcnow
+from app.toolkit import db, get_client, job, page_url, utcnow
 from toolbox.flood_duty.models import DutyCall, FloodWarning
-from toolbox.flood_duty.services import BATCH_SIZE, message_text, recipients_query
+from toolbox.flood_duty.services import BATCH_SIZE, card_title, message_text, recipients_query
+
+DUTY_PAGE = "/h5/staff/t/flood_duty/home"
 
 
 @job("notify")
@@ -31,12 +33,14 @@ def dispatch_warning(warning_id: int) -> int:
 
 @job("notify")
 def send_warning_batch(warning_id: int, batch: int) -> int:
-    """Send one `message/send` for recipients [batch*1000, batch*1000+1000) and mark them notified."""
+    """Send one `message/send` (a text card) for recipients [batch*1000, batch*1000+1000); mark them notified."""
     warning = db.session.get(FloodWarning, warning_id)
     rows = db.session.execute(recipients_query(warning).offset(batch * BATCH_SIZE).limit(BATCH_SIZE)).all()
     if not rows:
         return 0
-    get_client().send_text([userid for _, userid in rows], message_text(warning))
+    # A text card: a tap opens 防汛防台 in the workbench, where the person confirms arrival (签到).
+    get_client().send_textcard([userid for _, userid in rows], card_title(warning), message_text(warning),
+                               page_url(DUTY_PAGE), "签到" if warning.raised else "查看")
     now = utcnow()
     if warning.raised:
         db.session.execute(update(DutyCall).where(DutyCall.id.in_([call_id for call_id, _ in rows]))

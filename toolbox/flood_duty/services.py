@@ -213,6 +213,14 @@ def message_text(warning: FloodWarning) -> str:
             f"调整为{LEVELS[warning.level]}。{warning.message}").strip()
 
 
+def card_title(warning: FloodWarning) -> str:
+    """The title of a warning's text card (its text is message_text)."""
+    where, hazard = warning.org_unit.name, HAZARDS[warning.hazard]
+    if warning.level == "none":
+        return f"【防汛防台】{where}{hazard}预警解除"
+    return f"【防汛防台】{where}{hazard}{LEVELS[warning.level]}预警" + ("，请到岗签到" if warning.raised else "")
+
+
 def confirm_arrival(warning: FloodWarning, user, lat=None, lng=None, note=None) -> DutyCall:
     """签到: the person called by this warning confirms arrival; confirming twice keeps the first time."""
     call = db.session.execute(select(DutyCall).where(

@@ -45,13 +45,18 @@ from app.services.workflow.callback import on_template_card_event
 from app.services.workflow.changes import conflict, move, write_conflicts
 from app.services.workflow.inbox import (
     BOXES,
+    WORKBENCH_BOXES,
     approvals_for,
     box_clause,
     counts_for,
     done_by,
     overdue_clause,
+    pending_approval_count,
+    pending_approvals_for,
     todo_for,
     visible_to,
+    workbench_box_clause,
+    workbench_counts,
 )
 from app.services.workflow.indexing import SEARCH_SOURCE, index_item, search_documents, searchable_record
 from app.services.workflow.limits import TIME_LIMIT_KINDS, Limits, enter_stage, limits_for
@@ -125,6 +130,8 @@ __all__ = [
     "raise_work_item", "request_approval", "route", "search_documents", "searchable_record", "send_approval_card",
     "source_of", "supervise_item", "supervise_work_items", "todo_for", "unit_by_code", "unit_managers",
     "unit_members", "unit_staff", "update_approval_card", "visible_to", "work_items_for", "write_conflicts",
+    "WORKBENCH_BOXES", "workbench_box_clause", "workbench_counts", "pending_approvals_for",
+    "pending_approval_count",
 ]
 
 

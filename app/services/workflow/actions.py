@@ -17,6 +17,7 @@ from app.models.org import OrgUnit
 from app.models.users import User
 from app.models.workitem import WorkItem
 from app.services import audit
+from app.services.photos import bind_photos
 from app.services.workflow.approvals import pending_extension_days, request_approval
 from app.services.workflow.changes import conflict, move, write_conflicts
 from app.services.workflow.indexing import index_item
@@ -131,6 +132,10 @@ def _contact(item, user, data, now, notify, result):
 @handles("feedback")
 def _feedback(item, user, data, now, notify, result):
     item.result = data["result"]
+    photos = bind_photos(data.get("photo_ids") or (), user)  # after-handling photos (处置后), held by the item
+    if photos:
+        item.photo_ids = [*(item.photo_ids or []), *photos]
+        result["detail"] = {"photo_ids": photos}
     notify.append((dispatchers(item), message(item, f"{item.org_unit.name}已反馈处置结果，请审核")))
 
 

@@ -18,11 +18,12 @@ from app.models.users import User
 from app.models.workitem import WorkItem, WorkItemApproval
 from app.services import audit
 from app.services.after_commit import after_commit
+from app.services.notify import page_url
 from app.services.workdays import TZ, add_working_days
 from app.services.workflow.changes import conflict, move, write_conflicts
 from app.services.workflow.indexing import index_item
 from app.services.workflow.limits import enter_stage
-from app.services.workflow.notices import announce_change, message, unit_managers, unit_staff
+from app.services.workflow.notices import announce_change, item_path, message, unit_managers, unit_staff
 from app.services.workflow.permissions import approver_can_decide
 from app.services.workflow.states import APPROVAL_KINDS, APPROVAL_STATUS, TRANSITIONS
 from app.services.workflow.timeline import add_event
@@ -129,8 +130,10 @@ def _forward_still_applies(item: WorkItem, approval: WorkItemApproval) -> bool:
 # --- the card ------------------------------------------------------------------------------------
 
 def approval_card(approval: WorkItemApproval) -> dict:
-    """The WeCom template card (button_interaction) asking a manager to decide."""
+    """The WeCom template card (button_interaction) asking a manager to decide; a tap on the card (or its
+    工单详情 line) opens the item in the workbench, where the same decision can be made."""
     item = approval.work_item
+    link = page_url(item_path(item))
     kind = APPROVAL_KINDS[approval.kind]
     what = (f"转派至 {approval.target_unit.name}" if approval.kind == "forward"
             else f"延期 {approval.days} 个工作日")
@@ -145,7 +148,9 @@ def approval_card(approval: WorkItemApproval) -> dict:
             {"keyname": "类别", "value": item.category_name},
             {"keyname": "申请人", "value": requester},
             {"keyname": "办结时限", "value": item.close_due_at.astimezone(TZ).strftime("%Y-%m-%d %H:%M")},
+            {"keyname": "工单详情", "value": "在工作台查看", "type": 1, "url": link},
         ],
+        "card_action": {"type": 1, "url": link},
         "task_id": approval.task_id,
         "button_list": [{"text": "同意", "style": 1, "key": "approve"},
                         {"text": "驳回", "style": 2, "key": "reject"}],
@@ -199,7 +204,8 @@ def update_approval_card(approval_id: int) -> str | None:
             log.warning("approval %s: response code refused (%s), sending a message instead", approval_id, err)
             fresh = False
     if not fresh:
-        get_client().send_text(userids, message(approval.work_item, f"{APPROVAL_KINDS[approval.kind]}申请{text}"))
+        note = message(approval.work_item, f"{APPROVAL_KINDS[approval.kind]}申请{text}")
+        get_client().send_textcard(userids, note.title, note.description, page_url(note.path))
         approval.card_update_mode = "message"
     approval.card_updated_at = utcnow()
     db.session.commit()

@@ -1,9 +1,12 @@
-"""A person's inbox: which items they see, which wait for them, which they have done; badge counts.
+"""A person's inbox: which items they see, which wait for them, which they have done; badge counts;
+and the workbench's finer boxes (WORKBENCH_BOXES).
 
 SQL clauses over WorkItem, for the JSON API and server-rendered pages alike.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlalchemy import and_, exists, false, func, not_, or_, select
 
@@ -80,3 +83,61 @@ def counts_for(user: User) -> dict:
     pending = approvals_for(user).where(WorkItemApproval.status == "pending")
     result["approvals"] = db.session.execute(select(func.count()).select_from(pending.subquery())).scalar_one()
     return result
+
+
+# --- the workbench's boxes (待签收, 处置中, 待审核, 待派单, 临期, 超期) --------------------------------
+
+DUE_SOON = timedelta(hours=24)  # 临期: the current stage ends within a day
+
+# key → (label, whose units, states): the work waiting for my own units (todo_for), split by what is
+# to be done; 临期 and 超期 are the same items by their deadline.
+WORKBENCH_BOXES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    "to_sign": ("待签收", HANDLER, ("dispatched",)),
+    "handling": ("处置中", HANDLER, ("handling", "rehandling")),
+    "to_review": ("待审核", DISPATCHER, ("reviewing", "visiting")),
+    "to_dispatch": ("待派单", DISPATCHER, ("accepted", "returned")),
+    "due_soon": ("临期", None, ()),
+    "overdue": ("超期", None, ()),
+}
+assert {s for _, side, states in WORKBENCH_BOXES.values() if side == HANDLER for s in states} == set(
+    HANDLER_TODO_STATES) and {s for _, side, states in WORKBENCH_BOXES.values() if side == DISPATCHER
+                              for s in states} == set(DISPATCHER_TODO_STATES), "boxes must cover todo_for"
+
+
+def _waiting_at(user: User, side: str, states: tuple[str, ...]):
+    units = [m.org_unit_id for m in user.memberships if m.role in SIDE_ROLES[side]]
+    if not units:
+        return false()
+    column = WorkItem.org_unit_id if side == HANDLER else WorkItem.dispatch_unit_id
+    return and_(column.in_(units), WorkItem.state.in_(states))
+
+
+def workbench_box_clause(box: str, user: User, now=None):
+    """The clause of one workbench box ("all": every open item I can see)."""
+    now = now or utcnow()
+    if box == "overdue":
+        return and_(todo_for(user), or_(WorkItem.overdue.is_(True), WorkItem.due_at < now))
+    if box == "due_soon":
+        return and_(todo_for(user), WorkItem.overdue.is_(False), WorkItem.due_at >= now,
+                    WorkItem.due_at < now + DUE_SOON)
+    if box == "all":
+        return WorkItem.state.in_(OPEN_STATES)
+    _, side, states = WORKBENCH_BOXES[box]
+    return _waiting_at(user, side, states)
+
+
+def workbench_counts(user: User) -> dict[str, int]:
+    """How many items I can see wait in each workbench box."""
+    now = utcnow()
+    visible = visible_to(user)
+    return {box: db.session.execute(select(func.count(WorkItem.id)).where(
+        visible, workbench_box_clause(box, user, now))).scalar_one() for box in WORKBENCH_BOXES}
+
+
+def pending_approvals_for(user: User):
+    """Forward and extension requests waiting for my decision (a select of WorkItemApproval)."""
+    return approvals_for(user).where(WorkItemApproval.status == "pending")
+
+
+def pending_approval_count(user: User) -> int:
+    return db.session.execute(select(func.count()).select_from(pending_approvals_for(user).subquery())).scalar_one()

@@ -1,10 +1,16 @@
-"""Who to tell about a change, and telling them: after commit, `work_item_changed` and WeCom messages."""
+"""Who to tell about a change, and telling them: after commit, `work_item_changed` and WeCom messages.
+
+Each message is a WeCom text card whose link opens the item in the staff workbench
+(/h5/staff/items/<id>; the page signs the person in through WeCom OAuth when needed).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from markupsafe import escape
 from sqlalchemy import select
 
 from app.extensions import db
@@ -12,7 +18,9 @@ from app.models.org import OrgUnit
 from app.models.users import Membership, Role, User
 from app.models.workitem import WorkItem
 from app.services.after_commit import after_commit
-from app.services.notify import send_text_message
+from app.services.notify import send_card_message, send_text_message
+from app.services.workdays import TZ
+from app.services.workflow.states import OPEN_STATES
 from app.signals import work_item_changed
 
 log = logging.getLogger(__name__)
@@ -41,8 +49,41 @@ def unit_managers(unit: OrgUnit) -> tuple[OrgUnit, list[str]]:
     return unit, []
 
 
-def message(item: WorkItem, text: str) -> str:
-    return f"【工单 {item.number}】{item.title}\n{text}"
+@dataclass(frozen=True)
+class ItemMessage:
+    """A text card about one work item: what happened (title), which item (description), its page."""
+
+    title: str
+    description: str
+    path: str
+    text: str  # the same as plain text, for a channel without cards
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def item_path(item: WorkItem) -> str:
+    return f"/h5/staff/items/{item.id}"
+
+
+def message(item: WorkItem, text: str) -> ItemMessage:
+    """The card telling someone `text` about item (WeCom's card markup: gray / normal / highlight)."""
+    lines = [f'<div class="gray">{escape(item.number)} · {escape(item.category_name)}</div>',
+             f'<div class="normal">{escape(item.title)}</div>']
+    if len(text.encode()) > 120:  # the title is cut at 128 bytes: the whole text goes below
+        lines.append(f'<div class="normal">{escape(text)}</div>')
+    if item.state in OPEN_STATES and item.close_due_at is not None:
+        lines.append(f'<div class="highlight">办结时限 {item.close_due_at.astimezone(TZ):%m-%d %H:%M}</div>')
+    return ItemMessage(title=text, description="".join(lines), path=item_path(item),
+                       text=f"【工单 {item.number}】{item.title}\n{text}")
+
+
+def send_message(userids: list[str], msg) -> None:
+    """Queue one message: a card for an ItemMessage, plain text otherwise."""
+    if isinstance(msg, ItemMessage):
+        send_card_message.delay(userids, msg.title, msg.description, msg.path)
+    else:
+        send_text_message.delay(userids, str(msg))
 
 
 def handlers(item: WorkItem) -> list[str]:
@@ -70,7 +111,7 @@ def announce_change(item: WorkItem, action: str, *, notify: Iterable[tuple[list[
         work_item_changed.send(item.source_tool, **payload)
         for ids, content in messages:
             try:
-                send_text_message.delay(ids, content)
+                send_message(ids, content)
             except Exception:  # noqa: BLE001 - a notification failure never undoes the change
                 log.exception("queueing a work item notification failed")
 

@@ -50,7 +50,12 @@ def set_level(client, auth, level: str, unit: str = "JA", who: str = "ja-operato
 
 
 def sent_texts(wecom_sim) -> list[dict]:
-    return [m for m in wecom_sim.messages() if m.get("msgtype") == "text" and "防汛防台" in m["text"]["content"]]
+    """Warning messages (text cards that open 防汛防台 in the workbench), with the card's text as "text"."""
+    cards = [m for m in wecom_sim.messages() if m.get("msgtype") == "textcard" and "防汛防台" in m["textcard"]["title"]]
+    for m in cards:
+        assert m["textcard"]["url"].endswith("/h5/staff/t/flood_duty/home")
+        m["text"] = {"content": m["textcard"]["description"]}
+    return cards
 
 
 def test_a_roster_is_validated(client, district, auth):
