@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from redis.exceptions import RedisError
 from rq import Worker
 from sqlalchemy import select
 
@@ -19,7 +20,7 @@ from app import security_cli
 from app.cli_progress import follow_job
 from app.errors import ApiError
 from app.extensions import db
-from app.jobs import QUEUES, get_queue, schedule_due_jobs
+from app.jobs import QUEUES, get_queue, schedule_due_jobs, sweep_outbox
 from app.models.org import OrgUnit
 from app.places_cli import places_cli
 from app.registry import current_registry
@@ -144,11 +145,22 @@ def worker_command(queues: tuple[str, ...], burst: bool):
 @click.option("--once", is_flag=True, help="Queue what is due once and exit.")
 @click.option("--tick", default=30, show_default=True, help="Seconds between checks.")
 def scheduler_command(once: bool, tick: int):
-    """Queue periodic jobs when due; run any number of these, each period is queued once."""
+    """Queue periodic jobs when due and sweep the job outbox; run any number of these.
+
+    Each period is queued once; the sweep relays jobs Redis missed and re-queues jobs of dead
+    workers. A Redis outage is logged and waited out, never the end of the scheduler.
+    """
     while True:
-        queued = schedule_due_jobs()
+        queued, swept = [], {}
+        try:
+            queued = schedule_due_jobs()
+            swept = sweep_outbox()
+        except RedisError as exc:
+            current_app.logger.warning("scheduler: Redis unreachable, trying again in %ss: %s", tick, exc)
         if queued:
             current_app.logger.info("queued periodic jobs: %s", ", ".join(queued))
+        if any(swept.values()):
+            current_app.logger.info("outbox sweep: %s", swept)
         if once:
             click.echo(f"queued: {', '.join(queued) or 'nothing due'}")
             return
