@@ -13,14 +13,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from redis.exceptions import RedisError
-from rq import Worker
 from sqlalchemy import select
 
 from app import security_cli
 from app.cli_progress import follow_job
 from app.errors import ApiError
 from app.extensions import db
-from app.jobs import QUEUES, get_queue, schedule_due_jobs, sweep_outbox
+from app.jobs import QUEUES, make_worker, schedule_due_jobs, sweep_outbox
 from app.models.org import OrgUnit
 from app.places_cli import places_cli
 from app.registry import current_registry
@@ -136,9 +135,7 @@ def audit_verify():
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker_command(queues: tuple[str, ...], burst: bool):
     """Run an RQ worker for the given queues (default: all)."""
-    names = queues or QUEUES
-    worker = Worker([get_queue(n) for n in names], connection=get_queue(names[0]).connection)
-    worker.work(burst=burst, with_scheduler=True)
+    make_worker(queues or QUEUES).work(burst=burst, with_scheduler=True)
 
 
 @toolbox_cli.command("scheduler")

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from rq import Queue, get_current_job
+from rq import Queue, Worker, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
@@ -76,6 +76,12 @@ class InlineJob:
     @property
     def is_failed(self) -> bool:
         return self.status == "failed"
+
+
+def make_worker(queues) -> Worker:
+    """An RQ worker on these queues, beating often enough that a dead one's job is re-queued soon."""
+    return Worker([get_queue(n) for n in queues], connection=get_redis(),
+                  job_monitoring_interval=current_app.config["JOB_MONITORING_INTERVAL"])
 
 
 def _outbox():

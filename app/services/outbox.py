@@ -15,6 +15,7 @@ import logging
 import os
 from datetime import timedelta
 
+from flask import current_app
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 FAILED_JOB_TTL = 30 * 24 * 3600  # keep failed jobs a month for inspection and requeue
 RESULT_TTL = 24 * 3600
-RELAY_GRACE = timedelta(seconds=10)   # the after-commit relay goes first; the sweeper after this
 LOST_GRACE = timedelta(seconds=60)    # a queued job Redis no longer knows (flushed, failed over)
 KEEP_DONE = timedelta(days=7)
 SWEEP_BATCH = 500
@@ -185,7 +185,7 @@ def sweep() -> dict:
     try:
         counts["abandoned"] = _clean_started(conn_redis)
         counts["failed"], counts["lost"] = _reconcile(conn_redis)
-        counts["relayed"] = relay(older_than=RELAY_GRACE)
+        counts["relayed"] = relay(older_than=timedelta(seconds=current_app.config["OUTBOX_RELAY_GRACE"]))
     except RedisError as exc:
         log.warning("outbox sweep stopped, Redis unreachable: %s", exc)
     with db.engine.begin() as conn:
