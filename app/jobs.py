@@ -225,7 +225,7 @@ def _as_worker_job(fn, args, kwargs, give_up):
     outbox.mark(rq_job.id, outbox.OutboxStatus.RUNNING)
     try:
         result = fn(*args, **kwargs)
-        if db.session.info.get(outbox.BATCH):
+        if outbox.asked_in_open_transaction():
             db.session.commit()  # jobs this job asked for go out even if it did not commit itself
     except Exception as exc:
         db.session.rollback()

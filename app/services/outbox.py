@@ -43,21 +43,17 @@ _WROTE, BATCH = "outbox_transaction_wrote", "outbox_batch"
 
 @event.listens_for(Session, "after_flush")
 def _note_write(session, _flush_context):
-    session.info[_WROTE] = True
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_write(session, transaction):
-    if transaction.parent is None:
-        session.info.pop(_WROTE, None)
-        session.info.pop(BATCH, None)
+    # Marked on the root transaction itself: a savepoint's end does not clear it, and a transaction
+    # begun later (in an after-commit hook, say) is another object, so it has not written.
+    session.info[_WROTE] = session.get_transaction()
 
 
 def _writing(session) -> bool:
     """Has the caller's open transaction written (or is about to write) anything?"""
-    if not session.in_transaction():
+    root = session.get_transaction()
+    if root is None:
         return False
-    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
+    return session.info.get(_WROTE) is root or bool(session.new or session.dirty or session.deleted)
 
 
 def joins_transaction() -> bool:
@@ -91,17 +87,18 @@ def add(func, args, kwargs, *, queue: str, timeout: int, intervals: list[int], j
 
 def _insert(executor, values: dict) -> int | None:
     """Insert the row; None when a row with the same idempotency key exists (the job is asked for once)."""
-    if values["key"] is not None and _existing_job_id(executor, values["key"]) is not None:
+    statement = insert(JobOutbox).values(**values).returning(JobOutbox.id)
+    if values["key"] is None:
+        return executor.execute(statement).scalar_one()
+    if _existing_job_id(executor, values["key"]) is not None:
         return None
     try:
         if isinstance(executor, Session):
-            with executor.begin_nested():
-                return executor.execute(insert(JobOutbox).values(**values).returning(JobOutbox.id)).scalar_one()
-        return executor.execute(insert(JobOutbox).values(**values).returning(JobOutbox.id)).scalar_one()
+            with executor.begin_nested():  # a concurrent twin must not spoil the caller's transaction
+                return executor.execute(statement).scalar_one()
+        return executor.execute(statement).scalar_one()
     except IntegrityError:
-        if values["key"] is None:
-            raise
-        return None  # a concurrent caller asked for the same key first (savepoint rolled back)
+        return None  # a concurrent caller asked for the same key first
 
 
 def _existing_job_id(executor, key):
@@ -109,11 +106,21 @@ def _existing_job_id(executor, key):
 
 
 def _relay_after_commit(session, row_id: int) -> None:
-    batch = session.info.get(BATCH)
-    if batch is None:
-        batch = session.info[BATCH] = []
+    """One relay per transaction, after it commits, for every row it asked for."""
+    root = session.get_transaction()
+    held = session.info.get(BATCH)
+    if held is None or held[0] is not root:
+        held = session.info[BATCH] = (root, [])
+        batch = held[1]
         after_commit(lambda: relay(batch))
-    batch.append(row_id)
+    held[1].append(row_id)
+
+
+def asked_in_open_transaction() -> bool:
+    """Did the open transaction ask for jobs (that go out only when it commits)?"""
+    session = db.session()
+    held = session.info.get(BATCH)
+    return held is not None and held[0] is session.get_transaction() and bool(held[1])
 
 
 # --- relaying ------------------------------------------------------------------------------------
