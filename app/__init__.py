@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Mapping
@@ -97,6 +98,8 @@ def healthz():
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - report, don't raise
         checks["database"] = f"error: {type(exc).__name__}"
+        with contextlib.suppress(Exception):
+            db.session.rollback()
     conn = get_redis()
     if conn is None:
         checks["redis"] = "not configured"
@@ -106,12 +109,15 @@ def healthz():
             checks["redis"] = "ok"
         except Exception as exc:  # noqa: BLE001
             checks["redis"] = f"error: {type(exc).__name__}"
-    healthy = all(v in ("ok", "not configured") for v in checks.values())
-    encryption = _encryption_check() if checks["database"] == "ok" else "not checked"
-    # A wrong field key is reported, not a reason to take the host out of the load balancer: logins and
-    # everything but the personal fields keep working while the key is fixed.
+    serving = checks["database"] == "ok"
+    healthy = serving and checks["redis"] in ("ok", "not configured")
+    encryption = _encryption_check() if serving else "not checked"
+    # 503 only when this host cannot serve (no database). Redis down is "degraded" with 200: every
+    # host shares the one Redis, and taking them all out of the load balancer would turn a partial
+    # outage (jobs wait in the outbox, rate limits count locally) into a total one. A wrong field key
+    # is reported the same way: logins and everything but the personal fields keep working.
     status = "ok" if healthy and encryption in ("ok", "no personal data yet") else "degraded"
-    return jsonify({"status": status, **checks, "encryption": encryption}), 200 if healthy else 503
+    return jsonify({"status": status, **checks, "encryption": encryption}), 200 if serving else 503
 
 
 def _encryption_check() -> str:

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from marshmallow import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -53,9 +57,45 @@ class ApiError(Exception):
 def error_response(err: ApiError):
     response = jsonify(err.to_dict())
     response.status_code = err.status
-    if err.status == 429 and "retry_after" in err.details:
+    if err.status in (429, 503) and "retry_after" in err.details:
         response.headers["Retry-After"] = str(err.details["retry_after"])
     return response
+
+
+OUTAGE_RETRY_AFTER = 5  # seconds: a database restart or a Redis failover is usually over by then
+
+
+def is_outage(err: BaseException) -> bool:
+    """A server we depend on is unreachable, restarting or out of connections (not a bad request)."""
+    if isinstance(err, DBAPIError):
+        # A disconnect (the pool has invalidated that connection already) or OperationalError
+        # (refused, terminated, shutting down); an IntegrityError or DataError is not an outage.
+        return bool(err.connection_invalidated) or type(err).__name__ == "OperationalError"
+    return isinstance(err, PoolTimeoutError | PendingRollbackError | RedisConnectionError | RedisTimeoutError)
+
+
+def outage_response(err: BaseException):
+    """503 with Retry-After: the error shape under /api, a friendly page elsewhere. Never a 500."""
+    from app.extensions import db
+
+    log.warning("dependency unavailable on %s %s: %s: %s", request.method, request.path, type(err).__name__,
+                str(err).splitlines()[0] if str(err) else "")
+    try:
+        db.session.rollback()  # give the connection back; an invalidated one is replaced on next checkout
+    except Exception:  # noqa: BLE001 - the database may still be away
+        log.debug("rollback after an outage failed", exc_info=True)
+    if _is_json_area():
+        return error_response(ApiError(503, "service_unavailable", "服务暂时不可用，请稍后重试",
+                                       "A service the server depends on is unavailable; retry shortly",
+                                       retry_after=OUTAGE_RETRY_AFTER))
+    layout = "h5/base.html" if request.path.startswith("/h5/") and not request.path.startswith("/h5/staff") \
+        else "web/base.html"
+    try:
+        body = render_template("web/error.html", layout=layout, status=503, title="请稍后再试",
+                               message="系统正在维护或网络繁忙，请稍后再试。您填写的内容未提交，请稍后重新提交。")
+    except Exception:  # noqa: BLE001 - the page must not need what is down
+        body = "系统繁忙，请稍后再试 · Service temporarily unavailable"
+    return body, 503, {"Retry-After": str(OUTAGE_RETRY_AFTER)}
 
 
 def _is_json_area() -> bool:
@@ -83,6 +123,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(err: Exception):
+        if is_outage(err):
+            return outage_response(err)
         log.exception("unhandled error on %s %s", request.method, request.path)
         if not _is_json_area():
             return "服务器内部错误 Internal server error", 500

@@ -1,7 +1,8 @@
 """Run work only once the current transaction has committed (and never if it rolls back).
 
-Signals that announce a change, messages and queued jobs must not go out for rows that a
-rollback then erases, and a worker that picks a job up before the commit would not find its rows.
+Signals that announce a change must not go out for rows that a rollback then erases. Jobs do not
+need this: `.delay` writes them to the job outbox in the transaction (app/jobs.py), the one way
+to queue a job.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.services.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 
@@ -23,18 +23,6 @@ _PENDING, _COMMITTED = "after_commit_pending", "after_commit_committed"
 def after_commit(fn: Callable[[], None]) -> None:
     """Run fn after the current db.session transaction commits (dropped if it rolls back)."""
     db.session.info.setdefault(_PENDING, []).append(fn)
-
-
-def delay_after_commit(job_fn, *args) -> None:
-    """job_fn.delay(*args) once the current transaction commits.
-
-    Without Redis (embedded mode) jobs run in place at once, inside the caller's transaction, so
-    they see its uncommitted rows and commit with them.
-    """
-    if get_redis() is None:
-        job_fn.delay(*args)
-        return
-    after_commit(lambda: job_fn.delay(*args))
 
 
 @event.listens_for(Session, "after_commit")
