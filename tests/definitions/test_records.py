@@ -13,7 +13,8 @@ RENTAL = {
     "code": "rental_check", "name": "租赁房屋检查", "roles": ["worker", "operator", "manager"],
     "fields": [
         {"name": "no", "label": "检查编号", "type": "serial", "prefix": "ZL"},
-        {"name": "address", "label": "房屋地址", "type": "text", "required": True, "max_length": 50, "searchable": True},
+        {"name": "address", "label": "房屋地址", "type": "text", "required": True, "max_length": 50,
+         "searchable": True},
         {"name": "landlord_phone", "label": "房东电话", "type": "phone", "required": True},
         {"name": "landlord_id", "label": "房东身份证号", "type": "id_number"},
         {"name": "checked_on", "label": "检查日期", "type": "date", "filterable": True},

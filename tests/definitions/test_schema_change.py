@@ -63,7 +63,7 @@ def test_keep_leaves_the_old_value_readable_under_its_version(app, client, tool_
     after = _records(app)
     assert after[1] == (2, 12, {})                                   # "12" converted to 12
     assert after[2] == (2, None, {"remark": {"version": 1, "value": "A-7"}})
-    assert after[3][0] == 1                                          # untouched: still under the version it was written in
+    assert after[3][0] == 1                                # untouched: still under the version it was written in
 
 
 def test_convert_with_a_default_and_clear_with_the_count(app, client, tool_with_records):
@@ -74,10 +74,12 @@ def test_convert_with_a_default_and_clear_with_the_count(app, client, tool_with_
     assert _records(app)[2][1] == 0
     bikes["fields"] = [f for f in bikes["fields"] if f["name"] != "remark"]
     client.put("/api/v1/admin/tool-definitions/bike_patrol", headers=admin, json=bikes)
-    r = publish(client, admin, "bike_patrol", json={"resolutions": {"remark": {"action": "clear", "expected_count": 9}}})
+    r = publish(client, admin, "bike_patrol", json={"resolutions": {"remark": {"action": "clear",
+                                                                               "expected_count": 9}}})
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "resolution_count_changed"
     assert r.get_json()["error"]["count"] == 2
-    r = publish(client, admin, "bike_patrol", json={"resolutions": {"remark": {"action": "clear", "expected_count": 2}}})
+    r = publish(client, admin, "bike_patrol", json={"resolutions": {"remark": {"action": "clear",
+                                                                               "expected_count": 2}}})
     assert r.status_code == 200 and r.get_json()["to_version"] == 3
     assert all(v[1] is None for v in _records(app).values())
 
