@@ -30,7 +30,7 @@ from app.models.workitem import WorkItem
 from app.services import audit
 from app.services import fields as F
 from app.services.attachments import holds_photos
-from app.services.crypto import blind_index, decrypt, encrypt, mask_mobile
+from app.services.crypto import blind_index, decrypt, encrypt, mask_mobile, mask_name
 from app.services.photos import bind_photos
 from app.services.places import get_place
 from app.services.register import index_record
@@ -63,7 +63,7 @@ def mask_id_number(value: str) -> str:
 
 
 def _seal(spec, value: str) -> dict:
-    masked = mask_mobile(value) if spec["type"] == "phone" else mask_id_number(value)
+    masked = {"phone": mask_mobile, "person_name": mask_name}.get(spec["type"], mask_id_number)(value)
     return {"masked": masked, "cipher": encrypt(value), "bi": blind_index(value)}
 
 

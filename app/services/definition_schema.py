@@ -13,7 +13,8 @@ from app.services import fields as F
 WIDGETS = {"text": "input", "long_text": "textarea", "integer": "number", "decimal": "number", "boolean": "switch",
            "choice": "radio", "multi_choice": "checkbox", "date": "date", "datetime": "datetime",
            "photos": "photo_upload", "location": "map_point", "place": "place_scan", "org_unit": "org_picker",
-           "staff": "staff_picker", "phone": "phone", "id_number": "id_number", "serial": "readonly",
+           "staff": "staff_picker", "phone": "phone", "id_number": "id_number", "person_name": "input",
+           "serial": "readonly",
            "group": "table"}
 
 
@@ -56,6 +57,8 @@ def field_schema(spec: Mapping) -> dict:
         out.update(type="string", pattern=F.PHONE.pattern, **{"x-personal": True})
     elif kind == "id_number":
         out.update(type="string", pattern=F.ID_NUMBER.pattern, **{"x-personal": True})
+    elif kind == "person_name":
+        out.update(type="string", maxLength=spec.get("max_length") or 50, **{"x-personal": True})
     elif kind == "serial":
         out.update(type="string", readOnly=True)
     elif kind == "group":

@@ -45,7 +45,8 @@ RESOLUTIONS = ("keep", "convert", "clear")
 def normalise(body: Mapping) -> dict:
     """The stored form of a definition: every key present, defaults filled in."""
     body = copy.deepcopy(dict(body))
-    field_names = [f.get("name") for f in body.get("fields") or [] if isinstance(f, Mapping)]
+    raw_fields = body.get("fields") if isinstance(body.get("fields"), list) else []
+    field_names = [f.get("name") for f in raw_fields if isinstance(f, Mapping)]
     out = {
         "code": body.get("code"), "name": body.get("name"), "icon": body.get("icon") or "form",
         "description": body.get("description") or "", "roles": body.get("roles") or list(DEFAULT_ROLES),
@@ -57,15 +58,22 @@ def normalise(body: Mapping) -> dict:
         "title_field": body.get("title_field") or next(iter(field_names), None),
         "place_kinds": body.get("place_kinds") or [],
     }
-    for spec in out["fields"]:
+    for spec in raw_fields:
         if isinstance(spec, Mapping) and spec.get("type") in F.PERSONAL:
             spec["filterable"] = spec["searchable"] = False  # personal data is never a filter or a search term
     return out
 
 
+_LISTS = ("roles", "fields", "sections", "list_columns", "categories", "rules", "place_kinds")
+
+
 def problems_of(body: Mapping) -> list[str]:
     """Every problem (Chinese) with a normalised definition."""
-    problems = []
+    problems = [f"{key} 须为列表" for key in _LISTS if not isinstance(body.get(key), list)]
+    if not isinstance(body.get("sort"), Mapping):
+        problems.append("sort 须为对象")
+    if problems:
+        return problems
     code = body.get("code")
     if not isinstance(code, str) or not CODE_PATTERN.match(code):
         problems.append("工具编码 code 须为小写字母开头的 2–40 位字母、数字或下划线")
@@ -78,9 +86,11 @@ def problems_of(body: Mapping) -> list[str]:
     if problems:
         return problems
     specs = {f["name"]: f for f in body["fields"]}
-    for key in ("list_columns",):
-        problems += [f"{key} 中的字段 {n} 不存在" for n in body[key] if n not in specs]
+    problems += [f"列表列 list_columns 中的字段 {n} 不存在" for n in body["list_columns"] if n not in specs]
     for section in body["sections"]:
+        if not isinstance(section, Mapping) or not isinstance(section.get("fields") or [], list):
+            problems.append("分区 sections 须为 {title, fields} 对象")
+            continue
         problems += [f"分区 {section.get('title')} 中的字段 {n} 不存在" for n in section.get("fields") or []
                      if n not in specs]
     sort_field = body["sort"].get("field")

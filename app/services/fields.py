@@ -22,9 +22,9 @@ TYPES: dict[str, str] = {
     "text": "文本", "long_text": "多行文本", "integer": "整数", "decimal": "小数", "boolean": "是/否",
     "choice": "单选", "multi_choice": "多选", "date": "日期", "datetime": "日期时间", "photos": "照片",
     "location": "位置", "place": "静安码", "org_unit": "组织单位", "staff": "工作人员",
-    "phone": "电话号码", "id_number": "身份证号", "serial": "编号", "group": "重复组",
+    "phone": "电话号码", "id_number": "身份证号", "person_name": "姓名", "serial": "编号", "group": "重复组",
 }
-PERSONAL = {"phone", "id_number"}                    # encrypted at rest, masked, unmask audited
+PERSONAL = {"phone", "id_number", "person_name"}     # citizens' data: encrypted at rest, masked, unmask audited
 FILTERABLE = {"text", "integer", "decimal", "boolean", "choice", "date", "datetime", "place", "org_unit", "staff",
               "serial"}
 NUMBERS = {"integer", "decimal"}
@@ -252,6 +252,8 @@ _CLEANERS = {
     "boolean": _clean_boolean, "choice": _clean_choice, "multi_choice": _clean_multi, "date": _clean_date,
     "datetime": _clean_datetime, "photos": _clean_photos, "location": _clean_location, "place": _clean_code,
     "org_unit": _clean_code, "staff": _clean_code, "phone": _clean_phone, "id_number": _clean_id_number,
+    "person_name": lambda spec, label, value: _clean_text({**spec, "max_length": spec.get("max_length") or 50},
+                                                          label, value),
     "serial": lambda spec, label, value: (str(value), None), "group": _clean_group,
 }
 

@@ -14,7 +14,8 @@ Kinds and their parameters:
     threshold            field, op (> >= < <=), value (a number)     a number over (or under) a threshold
     choice_in            field, values (list)                        a choice (or any of several) in a set
     line_fails           field (a repeating group), line_field,      any line of the group whose line_field
-                         values (list)                               is one of values (e.g. 不合格, false)
+                         and values (list) or op + value             is one of values (e.g. 不合格, false),
+                                                                     or passes the threshold (e.g. > 4 people)
     empty_past_deadline  field, and deadline_field (a date/datetime  the field is still empty when the
                          field of the record) or days (after the     deadline has passed
                          record was created)
@@ -38,7 +39,7 @@ DATE_TYPES = {"date", "datetime"}
 KINDS: dict[str, dict] = {
     "threshold": {"name": "数值超过阈值", "required": ("field", "op", "value")},
     "choice_in": {"name": "选项属于指定集合", "required": ("field", "values")},
-    "line_fails": {"name": "重复组任一行不合格", "required": ("field", "line_field", "values")},
+    "line_fails": {"name": "重复组任一行不合格", "required": ("field", "line_field")},
     "empty_past_deadline": {"name": "逾期未填写", "required": ("field",)},
 }
 
@@ -106,6 +107,12 @@ def _param_problems(code, kind: str, params: Mapping) -> list[str]:
             problems.append(f"规则 {code}：比较符 op 须为 {' '.join(OPS)} 之一")
         if params.get("value") is not None and not _is_number(params["value"]):
             problems.append(f"规则 {code}：阈值 value 须为数字")
+    if kind == "line_fails":
+        by_set, by_threshold = params.get("values") is not None, params.get("op") is not None
+        if by_set == by_threshold:
+            problems.append(f"规则 {code}：须且只须指定 values（不合格的取值）或 op + value（阈值）之一")
+        elif by_threshold:
+            problems += _param_problems(code, "threshold", params)
     if kind in ("choice_in", "line_fails") and params.get("values") is not None \
             and not isinstance(params["values"], list | tuple):
         problems.append(f"规则 {code}：values 须为列表")
@@ -138,6 +145,8 @@ def check_fields(rule: Rule, field_types: Mapping[str, str],
             return [f"规则 {rule.code}：字段 {name} 须为重复组"]
         if p.get("line_field") not in lines:
             return [f"规则 {rule.code}：重复组 {name} 没有字段 {p.get('line_field')}"]
+        if p.get("op") is not None and lines[p["line_field"]] not in NUMBER_TYPES:
+            return [f"规则 {rule.code}：重复组字段 {p['line_field']} 须为数字类型"]
     if rule.kind == "empty_past_deadline" and p.get("deadline_field") is not None \
             and field_types.get(p["deadline_field"]) not in DATE_TYPES:
         return [f"规则 {rule.code}：期限字段 {p['deadline_field']} 须为日期类型"]
@@ -188,14 +197,24 @@ def evaluate(rule: Rule, values: Mapping, *, labels: Mapping[str, str] | None = 
     elif rule.kind == "line_fails":
         line_label = labels.get(f"{name}.{p['line_field']}", p["line_field"])
         failing = [i for i, line in enumerate(value or [], 1)
-                   if isinstance(line, Mapping) and line.get(p["line_field"]) in p["values"]]
-        if failing:
+                   if isinstance(line, Mapping) and _line_fails(p, line.get(p["line_field"]))]
+        if failing and p.get("values") is None:
+            lines = value
+            why = "；".join(f"{label}第{i}行{line_label} {lines[i - 1][p['line_field']]} {OP_WORDS[p['op']]} "
+                           f"{p['value']}" for i in failing)
+        elif failing:
             why = f"{label}第{'、'.join(map(str, failing))}行{line_label}不合格"
     elif rule.kind == "empty_past_deadline":
         why = _overdue(rule, values, label, labels, now or datetime.now(UTC), created_at)
     if why is None:
         return None
     return Match(rule=rule.code, category=rule.category, explanation=why, title=rule.title)
+
+
+def _line_fails(p: Mapping, value) -> bool:
+    if p.get("values") is not None:
+        return value in p["values"]
+    return _is_number(value) and OPS[p["op"]](value, p["value"])
 
 
 def _overdue(rule: Rule, values: Mapping, label: str, labels: Mapping, now: datetime, created_at) -> str | None:

@@ -36,6 +36,14 @@ def test_line_fails():
     assert m.explanation == "检查项第2行合格不合格"
 
 
+def test_line_over_a_threshold():
+    r = rule(kind="line_fails", field="rooms", line_field="occupants", op=">", value=4)
+    assert evaluate(r, {"rooms": [{"occupants": 4}]}) is None
+    assert evaluate(r, {"rooms": [{"occupants": 4}, {"occupants": 7}]}).explanation == "rooms第2行occupants 7 超过 4"
+    with pytest.raises(RuleError):
+        rule(kind="line_fails", field="rooms", line_field="occupants")
+
+
 def test_empty_past_deadline():
     by_days = rule(kind="empty_past_deadline", field="fixed_on", days=3)
     assert evaluate(by_days, {}, now=NOW, created_at=NOW - timedelta(days=2)) is None
