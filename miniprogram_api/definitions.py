@@ -317,6 +317,35 @@ def record_personal(record_id):
     return jsonify({"id": record.id, "values": shown})
 
 
+def document_defined_tools(spec, paths: dict, operation_of, app) -> None:
+    """Each published defined tool in the OpenAPI document: its own paths, with its values as a schema."""
+    from app.services.definition_schema import object_schema
+
+    engine_rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith(f"{engine.name}.")]
+    for tool in current_registry():
+        if tool.source != definitions.SOURCE:
+            continue
+        current = definitions.published(tool.code)
+        if current is None:
+            continue
+        name = f"{tool.code}.Values"
+        values = object_schema(current.body["fields"])
+        spec.components.schema(name, component=values)
+        for rule in engine_rules:
+            path = rule.rule.replace("<tool_code>", tool.code).replace("<int:record_id>", "{record_id}")
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                op = operation_of(rule)
+                op["tags"] = [tool.code]
+                op["summary"] = f"{tool.manifest.name}：{op['summary']}"
+                op["parameters"] = [p for p in op["parameters"] if p["name"] != "tool_code"]
+                if "requestBody" in op:
+                    op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["values"],
+                        "properties": {"values": {"$ref": f"#/components/schemas/{name}"},
+                                       "org_unit": {"type": "string"}}}}}}
+                paths.setdefault(path, {})[method.lower()] = op
+
+
 def init_app(app) -> None:
     app.register_blueprint(engine)
     definitions.init_app(app)

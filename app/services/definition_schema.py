@@ -73,9 +73,11 @@ def field_schema(spec: Mapping) -> dict:
 
 
 def object_schema(specs) -> dict:
-    return {"type": "object", "additionalProperties": False,
-            "properties": {s["name"]: field_schema(s) for s in specs},
-            "required": [s["name"] for s in specs if s.get("required") and s["type"] != "serial"]}
+    out = {"type": "object", "additionalProperties": False, "properties": {s["name"]: field_schema(s) for s in specs}}
+    required = [s["name"] for s in specs if s.get("required") and s["type"] != "serial"]
+    if required:  # OpenAPI 3.0 refuses an empty list
+        out["required"] = required
+    return out
 
 
 def json_schema(body: Mapping, version: int) -> dict:
