@@ -18,7 +18,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import Schema, fields
 
-from app.api import PageOut, paginate
+from app.api import PageOut
 from app.auth import current_user, roles_required
 from app.errors import ApiError
 from app.extensions import db
@@ -102,6 +102,7 @@ class RecordOut(Schema):
 
 class RecordPage(PageOut):
     items = fields.List(fields.Nested(RecordOut))
+    total_exact = fields.Boolean(metadata={"description": "false: more than `total` records match"})
 
 
 class ToolSchemaOut(Schema):
@@ -239,7 +240,8 @@ def tool_schema():
 
 
 @engine.get("/records")
-@doc("Records of a defined tool in my scope (?<field>=value filters on filterable fields, ?sort=-field, paging)",
+@doc("Records of a defined tool in my scope (?<field>=value filters on filterable fields, ?sort=-field, paging; "
+     "total is exact up to 10,000, beyond that total_exact is false)",
      tags=("defined_tools",), response=RecordPage, errors=(404,))
 def list_records():
     """Newest first unless ?sort= names a filterable field (or created_at), `-` for descending."""
@@ -247,7 +249,7 @@ def list_records():
     page, per_page = _paging()
     filters = {k: v for k, v in request.args.items() if k not in ("page", "per_page", "sort")}
     stmt = records.list_statement(current.code, current.body, current_user(), filters, request.args.get("sort"))
-    return jsonify(paginate(stmt, page, per_page, lambda r: records.view(r, current.body, with_matches=False)))
+    return jsonify(records.page_of(stmt, page, per_page, lambda r: records.view(r, current.body, with_matches=False)))
 
 
 def _paging() -> tuple[int, int]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import UTC
 
-from sqlalchemy import cast, select
+from sqlalchemy import cast, func, select
 
 from app.errors import ApiError
 from app.extensions import db
@@ -375,6 +375,21 @@ def list_statement(code: str, body, user, filters: Mapping[str, str], sort: str 
     sort = sort or f"-{body['sort']['field']}" if body["sort"].get("order") == "desc" else body["sort"]["field"]
     stmt = stmt.order_by(*_order(sort, specs))
     return stmt
+
+
+COUNT_CAP = 10_000
+
+
+def page_of(statement, page: int, per_page: int, dump) -> dict:
+    """One page, and how many match — counted up to COUNT_CAP only: a list over a million records stays as fast
+    as its first page (the index walks in sort order), and "10,000+" is what a person needs to know."""
+    capped = statement.order_by(None).with_only_columns(DefinedRecord.id).limit(COUNT_CAP + 1).subquery()
+    total = db.session.execute(select(func.count()).select_from(capped)).scalar_one()
+    rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    exact = total <= COUNT_CAP
+    total = min(total, COUNT_CAP)
+    return {"items": [dump(r) for r in rows], "page": page, "per_page": per_page, "total": total,
+            "total_exact": exact, "pages": (total + per_page - 1) // per_page}
 
 
 def _typed(spec, raw: str):
