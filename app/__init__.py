@@ -69,6 +69,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     # what they declare. The platform's access rule (role, and not switched off for the caller's
     # unit; 403 tool_not_available) runs before every view of every tool.
     registry.init_app(app, may_open=lambda code: require_tool_access(auth.current_user(), code))
+    from miniprogram_api import definitions as defined_tools  # issue 15: tools defined without code
+
+    defined_tools.init_app(app)
     if _tool_migrations not in migrate.configure_callbacks:
         migrate.configure(_tool_migrations)
 

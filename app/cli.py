@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app import security_cli
 from app.cli_progress import follow_job
+from app.definitions_cli import definitions_cli
 from app.errors import ApiError
 from app.extensions import db
 from app.jobs import QUEUES, make_worker, schedule_due_jobs, sweep_outbox
@@ -26,6 +27,7 @@ from app.registry import current_registry
 from app.run_dev import LOOPBACK
 from app.services import workdays
 from app.services.audit import verify_chain
+from app.services.definitions_io import load_seed_definitions
 from app.services.demo import seed_demo
 from app.services.directory import import_roster
 from app.services.district import seed
@@ -49,6 +51,11 @@ def seed_command(no_demo_users: bool, demo: bool):
         raise click.UsageError("--demo needs the demo users")
     result = seed(with_demo_users=not no_demo_users)
     click.echo(f"seeded: {result}")
+    shipped = load_seed_definitions()  # the scenes shipped as tool definitions (issue 15)
+    db.session.commit()
+    click.echo("definitions: " + ", ".join(f"{d['code']} ({d['draft']}"
+                                           + (f", published v{d['published']})" if d["published"] else ")")
+                                           for d in shipped))
     if demo:
         workdays.load_official()  # the demo's deadlines follow the holiday calendar
         db.session.commit()
@@ -269,6 +276,6 @@ def relink_photos_command():
         click.echo(f"{kind}: {count} photo links")
 
 
-for group in (calendar_cli, work_items_cli, places_cli):
+for group in (calendar_cli, work_items_cli, places_cli, definitions_cli):
     toolbox_cli.add_command(group)
 security_cli.register(toolbox_cli)

@@ -9,6 +9,7 @@ from miniprogram_api import (  # noqa: E402,F401
     admin,  # tool enablement, audit log
     auth,  # WeCom login, logout, OAuth
     core,  # org units, me, toolbox
+    definitions,  # tools defined without code (issue 15)
     directory,  # staff import and WeCom sync (security admin)
     docs,  # /api/openapi.json, /api/docs
     media,  # photos

@@ -30,22 +30,22 @@ def is_enabled(tool_code: str, unit: OrgUnit) -> bool:
     return _enabled_at(_settings_by_path(tool_code), unit.path)
 
 
+def may_open(user, tool: Tool) -> bool:
+    """A role the tool admits, at a unit where it is enabled."""
+    settings = _settings_by_path(tool.code)
+    return any(m.role in tool.manifest.roles and _enabled_at(settings, m.org_unit.path) for m in user.memberships)
+
+
 def tools_for(user) -> list[Tool]:
     """The tools the user may open: a role the tool admits, at a unit where it is enabled."""
-    result = []
-    for tool in current_registry():
-        settings = _settings_by_path(tool.code)
-        if any(m.role in tool.manifest.roles and _enabled_at(settings, m.org_unit.path)
-               for m in user.memberships):
-            result.append(tool)
-    return result
+    return [tool for tool in current_registry() if may_open(user, tool)]
 
 
 def require_tool_access(user, tool_code: str) -> Tool:
     tool = current_registry().get(tool_code)
     if tool is None:
         raise ApiError(404, "tool_not_found", "工具不存在", "No such tool")
-    if tool not in tools_for(user):
+    if not may_open(user, tool):  # this tool's settings only, not every tool's
         raise ApiError(403, "tool_not_available", "您无权使用该工具或该工具未对您的单位开放",
                        "This tool is not available to you")
     return tool
