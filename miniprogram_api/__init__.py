@@ -14,6 +14,7 @@ from miniprogram_api import (  # noqa: E402,F401
     media,  # photos
     places,  # Jing'an codes, QR codes, posters
     search,  # one-click query (/api/v1/query)
+    stats,  # assessment indicators (issue 17)
     users,  # staff directory
     wecom_jssdk,  # JS-SDK signatures for the in-app browser
     work_item_admin,  # holiday calendar, time limits
