@@ -93,5 +93,6 @@ def from_environment() -> dict:
         "REPEAT_DISTANCE_M": _int("REPEAT_DISTANCE_M", 50),
         "REPEAT_TEXT_SIMILARITY": float(os.environ.get("REPEAT_TEXT_SIMILARITY", "0.8")),
         "EXPORT_TTL_HOURS": _int("EXPORT_TTL_HOURS", 72),
+        "EXPORT_SHEET_ROWS": _int("EXPORT_SHEET_ROWS", 1_048_575),  # data rows per sheet (Excel's limit)
         "TOOLBOX_DISABLED_TOOLS": [s for s in os.environ.get("TOOLBOX_DISABLED_TOOLS", "").split(",") if s],
     }
