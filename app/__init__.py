@@ -32,8 +32,10 @@ def create_app(config: Mapping | None = None) -> Flask:
     from app.extensions import db, migrate
     from app.services import attachments as _attachments  # noqa: F401 - keeps photo links on every flush
     from app.services import outbox as _outbox  # noqa: F401 - its session listeners, before any commit
+    from app.services import exports as _exports  # noqa: F401 - export sources and the expiry job
     from app.services import redis_conn
     from app.services import search as _search  # noqa: F401 - the query index listens to searchable_* signals
+    from app.services.assessment import store as _stats  # noqa: F401 - assessment facts follow every work item
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))

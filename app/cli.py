@@ -34,6 +34,7 @@ from app.services.district import seed
 from app.services.redis_conn import get_redis
 from app.services.search import rebuild, reindex_job, sources
 from app.services.toolbox import set_enabled, settings_for
+from app.stats_cli import stats_cli
 from app.wecom.client import WeComError
 from app.wecom.directory import sync_directory_job, sync_directory_or_audit_failure
 from app.wecom.simulator import SimulatorServer, simulator_from_config
@@ -276,6 +277,6 @@ def relink_photos_command():
         click.echo(f"{kind}: {count} photo links")
 
 
-for group in (calendar_cli, work_items_cli, places_cli, definitions_cli):
+for group in (calendar_cli, work_items_cli, places_cli, definitions_cli, stats_cli):
     toolbox_cli.add_command(group)
 security_cli.register(toolbox_cli)

@@ -88,5 +88,15 @@ def from_environment() -> dict:
         # Failed logins allowed per client IP per window before 429.
         "LOGIN_FAILURE_LIMIT": _int("LOGIN_FAILURE_LIMIT", 10),
         "LOGIN_FAILURE_WINDOW_SECONDS": _int("LOGIN_FAILURE_WINDOW_SECONDS", 300),
+        # Assessment (issue 17): the longest period, the sample below which a unit is shown but not
+        # ranked, the composite score's preset (three_rates = 三率 30/35/35), repeat complaints, exports.
+        "ASSESSMENT_MAX_PERIOD_DAYS": _int("ASSESSMENT_MAX_PERIOD_DAYS", 366),
+        "ASSESSMENT_MIN_SAMPLE": _int("ASSESSMENT_MIN_SAMPLE", 20),
+        "ASSESSMENT_SCORE_PRESET": os.environ.get("ASSESSMENT_SCORE_PRESET", "three_rates"),
+        "REPEAT_WINDOW_WORKING_DAYS": _int("REPEAT_WINDOW_WORKING_DAYS", 10),
+        "REPEAT_DISTANCE_M": _int("REPEAT_DISTANCE_M", 50),
+        "REPEAT_TEXT_SIMILARITY": float(os.environ.get("REPEAT_TEXT_SIMILARITY", "0.8")),
+        "EXPORT_TTL_HOURS": _int("EXPORT_TTL_HOURS", 72),
+        "EXPORT_SHEET_ROWS": _int("EXPORT_SHEET_ROWS", 1_048_575),  # data rows per sheet (Excel's limit)
         "TOOLBOX_DISABLED_TOOLS": [s for s in os.environ.get("TOOLBOX_DISABLED_TOOLS", "").split(",") if s],
     }
