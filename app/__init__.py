@@ -49,6 +49,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(wecom_callback_bp)
     from app.services import workflow  # issue 4: card taps decide approvals; supervision job
     workflow.init_app(app)
+    from app.services import integrations  # issue 19: other systems hear every change (webhooks)
+    integrations.init_app(app)
 
     from app import web  # issue 16: the shared page layer (templates, assets, page sessions)
     from h5.staff import bp as staff_bp  # the staff workbench, /h5/staff/

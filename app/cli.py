@@ -19,6 +19,7 @@ from app import security_cli
 from app.cli_progress import follow_job
 from app.errors import ApiError
 from app.extensions import db
+from app.integrations_cli import integrations_cli
 from app.jobs import QUEUES, get_queue, schedule_due_jobs
 from app.models.org import OrgUnit
 from app.places_cli import places_cli
@@ -260,6 +261,6 @@ def relink_photos_command():
         click.echo(f"{kind}: {count} photo links")
 
 
-for group in (calendar_cli, work_items_cli, places_cli):
+for group in (calendar_cli, work_items_cli, places_cli, integrations_cli):
     toolbox_cli.add_command(group)
 security_cli.register(toolbox_cli)

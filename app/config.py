@@ -67,6 +67,15 @@ def from_environment() -> dict:
         "TOKEN_IDLE_SECONDS": _int("TOKEN_IDLE_SECONDS", 30 * 60),
         # Jobs: retry delays in seconds; the number of entries is the number of retries.
         "JOB_RETRY_INTERVALS": [int(s) for s in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300").split(",") if s],
+        # Other systems (issue 19): key rotation grace, webhook retries (exponential from BASE, capped, until
+        # GIVE_UP seconds after the event), the HTTP timeout, how far in the future a reading may be.
+        "INTEGRATION_KEY_GRACE_HOURS": _int("INTEGRATION_KEY_GRACE_HOURS", 24),
+        "WEBHOOK_TIMEOUT_SECONDS": float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10")),
+        "WEBHOOK_RETRY_BASE_SECONDS": float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30")),
+        "WEBHOOK_RETRY_MAX_SECONDS": float(os.environ.get("WEBHOOK_RETRY_MAX_SECONDS", str(4 * 3600))),
+        "WEBHOOK_GIVE_UP_SECONDS": float(os.environ.get("WEBHOOK_GIVE_UP_SECONDS", str(25 * 3600))),
+        "READING_MAX_FUTURE_SECONDS": _int("READING_MAX_FUTURE_SECONDS", 300),
+        "READING_RETENTION_MONTHS": _int("READING_RETENTION_MONTHS", 13),
         "WECOM_CORP_ID": os.environ.get("WECOM_CORP_ID", "ww_jingan_demo"),
         "WECOM_AGENT_ID": os.environ.get("WECOM_AGENT_ID", "1000002"),
         "WECOM_SECRET": os.environ.get("WECOM_SECRET", "demo-secret"),

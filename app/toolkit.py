@@ -77,6 +77,9 @@ from app.services.workflow import (
 )
 from app.signals import work_item_changed
 
+# --- sensors: rules over readings other systems send (issue 19) ------------------------------------
+from app.services.integrations.sensors import ThresholdRule, sensor_rule
+
 # --- jobs and messages ------------------------------------------------------------------------------
 from app.jobs import enqueue, job
 from app.services.after_commit import after_commit, delay_after_commit

@@ -11,6 +11,7 @@ from miniprogram_api import (  # noqa: E402,F401
     core,  # org units, me, toolbox
     directory,  # staff import and WeCom sync (security admin)
     docs,  # /api/openapi.json, /api/docs
+    integrations,  # other systems: registration, work orders, webhooks, readings
     media,  # photos
     places,  # Jing'an codes, QR codes, posters
     search,  # one-click query (/api/v1/query)

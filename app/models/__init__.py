@@ -22,4 +22,5 @@ __all__ = [
 ]
 from app.models.attachment import Attachment, AttachmentLink  # noqa: E402,F401 - issue 5
 from app.models.idempotency import IdempotencyKey  # noqa: E402,F401 - issue 16: page submissions
+from app.models.integration import IntegrationSystem  # noqa: E402,F401 - issue 19: other systems
 from app.models.place import Place, PlacePosterBatch  # noqa: E402,F401 - issue 5

@@ -32,8 +32,11 @@ def create_work_item(*, tool: str, category: str, title: str, org_unit: OrgUnit,
                      description: str = "", address: str | None = None, lat: float | None = None,
                      lng: float | None = None, photo_ids: Iterable[int] = (), reporter_name: str | None = None,
                      reporter_mobile: str | None = None, reporter_user: User | None = None,
-                     priority: str = "normal", actor=None) -> WorkItem:
-    """Accept (受理) and dispatch (派单) a problem to the unit its category routes to. THE CALLER COMMITS."""
+                     priority: str = "normal", actor=None, close_due_at=None) -> WorkItem:
+    """Accept (受理) and dispatch (派单) a problem to the unit its category routes to. THE CALLER COMMITS.
+
+    close_due_at: a deadline the source set itself (12345 sets its own limits), instead of the category's.
+    """
     if priority not in PRIORITIES:
         raise ApiError(422, "invalid_priority", "优先级无效", "Unknown priority", allowed=list(PRIORITIES))
     if not title or not title.strip():
@@ -50,7 +53,7 @@ def create_work_item(*, tool: str, category: str, title: str, org_unit: OrgUnit,
         reporter_user_id=getattr(reporter_user, "id", None), priority=priority, state="dispatched",
         org_unit=target, org_path=target.path, dispatch_unit=dispatcher, dispatch_path=dispatcher.path,
         created_by_id=getattr(actor, "id", None), close_days=limits.close_days,
-        close_due_at=add_working_days(now, limits.close_days), last_action_at=now,
+        close_due_at=close_due_at or add_working_days(now, limits.close_days), last_action_at=now,
     )
     add_event(item, "create", actor, to_state="accepted", to_unit=dispatcher, at=now,
               source={"tool": tool, "type": source_type, "id": str(source_id)}, origin_unit=org_unit.code)
