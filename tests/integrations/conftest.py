@@ -39,3 +39,49 @@ def place_code(app, district):
 def order(external_id: str = "12345-0001", **fields) -> dict:
     return {"external_id": external_id, "category": "environment", "description": "南京西路垃圾堆放无人清运",
             "reporter_name": "张三丰", "reporter_phone": "13912345678", **fields}
+
+
+class Receiver:
+    """A receiver process on a free port (tests/integrations/receiver.py)."""
+
+    def __init__(self, secret: str, fail_first: int = 0):
+        import subprocess
+        import sys
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.integrations.receiver", "--secret", secret, "--fail-first", str(fail_first)],
+            stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        assert line.startswith("PORT "), line
+        self.url = f"http://127.0.0.1:{int(line.split()[1])}/hook"
+
+    def log(self) -> list[dict]:
+        import requests
+        return requests.get(self.url, timeout=30).json()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.process.stdout.close()
+
+
+@pytest.fixture
+def receiver():
+    """receiver(secret, fail_first=0) starts one; every one started is stopped after the test."""
+    started = []
+
+    def start(secret: str, fail_first: int = 0) -> Receiver:
+        started.append(Receiver(secret, fail_first))
+        return started[-1]
+    yield start
+    for r in started:
+        r.stop()
+
+
+@pytest.fixture
+def fast_retries(app):
+    """Retries a test can watch: backoff from 0.05 s, capped at 0.2 s."""
+    saved = {k: app.config[k] for k in ("WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_RETRY_MAX_SECONDS")}
+    app.config.update(WEBHOOK_RETRY_BASE_SECONDS=0.05, WEBHOOK_RETRY_MAX_SECONDS=0.2)
+    yield
+    app.config.update(saved)
