@@ -76,6 +76,10 @@ def from_environment() -> dict:
         "WEBHOOK_GIVE_UP_SECONDS": float(os.environ.get("WEBHOOK_GIVE_UP_SECONDS", str(25 * 3600))),
         "READING_MAX_FUTURE_SECONDS": _int("READING_MAX_FUTURE_SECONDS", 300),
         "READING_RETENTION_MONTHS": _int("READING_RETENTION_MONTHS", 13),
+        # Water-depth sensors at flood points: how long over the threshold before escalating, and how far
+        # under it a reading must fall to end the episode (hysteresis, cm).
+        "FLOOD_DUTY_SENSOR_SECONDS": _int("FLOOD_DUTY_SENSOR_SECONDS", 300),
+        "FLOOD_DUTY_SENSOR_HYSTERESIS_CM": _int("FLOOD_DUTY_SENSOR_HYSTERESIS_CM", 3),
         "WECOM_CORP_ID": os.environ.get("WECOM_CORP_ID", "ww_jingan_demo"),
         "WECOM_AGENT_ID": os.environ.get("WECOM_AGENT_ID", "1000002"),
         "WECOM_SECRET": os.environ.get("WECOM_SECRET", "demo-secret"),

@@ -67,6 +67,7 @@ from app.services.workflow import (
     create_work_item,
     has_open_work_item,
     is_open,
+    note_work_item,
     open_work_item_for,
     open_work_items_for,
     public_view,

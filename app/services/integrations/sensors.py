@@ -61,12 +61,20 @@ class ThresholdRule:
         return self._value(self.hysteresis)
 
     @classmethod
-    def from_dict(cls, name: str, spec: dict, **callbacks) -> ThresholdRule:
-        """The same rule kind as data: {"metric", "threshold", "for_seconds", "hysteresis"}."""
-        limit = float(spec["threshold"])
-        return cls(name=name, metric=spec["metric"], threshold=lambda place: limit,
+    def from_dict(cls, spec: dict, **callbacks) -> ThresholdRule:
+        """The same rule as data, in the shape of app/services/rules.py's kinds: {"code", "kind":
+        "threshold_for_duration", "field": <metric>, "value": <threshold>, "for_seconds", "hysteresis"}."""
+        if spec.get("kind", cls.kind) != cls.kind:
+            raise ValueError(f"not a {cls.kind} rule: {spec.get('kind')!r}")
+        limit = float(spec["value"])
+        return cls(name=spec["code"], metric=spec["field"], threshold=lambda place: limit,
                    for_seconds=float(spec.get("for_seconds", 0)), hysteresis=float(spec.get("hysteresis", 0)),
                    **callbacks)
+
+    def to_dict(self, place: Place | None = None) -> dict:
+        return {"code": self.name, "kind": self.kind, "field": self.metric, "op": ">=",
+                "value": self.threshold(place) if place is not None else None, "for_seconds": self.duration(),
+                "hysteresis": self.band()}
 
 
 RULES: dict[str, ThresholdRule] = {}

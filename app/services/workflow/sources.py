@@ -100,6 +100,20 @@ def close_verified(item_id: int, *, tool: str, actor, reason: str, **detail) -> 
     return item
 
 
+def note_work_item(item_id: int, *, tool: str, actor, reason: str, **detail) -> WorkItem | None:
+    """A timeline entry (情况说明) the tool that raised the item adds without changing its state, e.g. "the
+    waterlogging the sensor reported has ended". Audited; None for an unknown item. THE CALLER COMMITS."""
+    item = db.session.get(WorkItem, item_id)
+    if item is None:
+        return None
+    if item.source_tool != tool:
+        raise ValueError(f"work item {item.number} was not raised by {tool}")
+    add_event(item, "note", actor, from_state=item.state, to_state=item.state, reason=reason, **detail)
+    audit.record("work_item.note", target_type="work_item", target_id=item.id, actor=actor,
+                 detail={"number": item.number, "tool": tool, **detail})
+    return item
+
+
 # --- the link between a tool's record and its work items -----------------------------------------
 #
 # A work item carries source_tool/source_type/source_id; a record class that raises work items
