@@ -31,8 +31,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     from app import auth, errors, models  # noqa: F401 - models register their tables
     from app.extensions import db, migrate
     from app.services import attachments as _attachments  # noqa: F401 - keeps photo links on every flush
-    from app.services import outbox as _outbox  # noqa: F401 - its session listeners, before any commit
     from app.services import exports as _exports  # noqa: F401 - export sources and the expiry job
+    from app.services import outbox as _outbox  # noqa: F401 - its session listeners, before any commit
     from app.services import redis_conn
     from app.services import search as _search  # noqa: F401 - the query index listens to searchable_* signals
     from app.services.assessment import store as _stats  # noqa: F401 - assessment facts follow every work item
@@ -52,6 +52,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(wecom_callback_bp)
     from app.services import workflow  # issue 4: card taps decide approvals; supervision job
     workflow.init_app(app)
+    from app.services import integrations  # issue 19: other systems hear every change (webhooks)
+    integrations.init_app(app)
 
     from app import web  # issue 16: the shared page layer (templates, assets, page sessions)
     from h5.staff import bp as staff_bp  # the staff workbench, /h5/staff/

@@ -20,6 +20,7 @@ from app.cli_progress import follow_job
 from app.definitions_cli import definitions_cli
 from app.errors import ApiError
 from app.extensions import db
+from app.integrations_cli import integrations_cli
 from app.jobs import QUEUES, make_worker, schedule_due_jobs, sweep_outbox
 from app.models.org import OrgUnit
 from app.places_cli import places_cli
@@ -277,6 +278,6 @@ def relink_photos_command():
         click.echo(f"{kind}: {count} photo links")
 
 
-for group in (calendar_cli, work_items_cli, places_cli, definitions_cli, stats_cli):
+for group in (calendar_cli, work_items_cli, places_cli, definitions_cli, stats_cli, integrations_cli):
     toolbox_cli.add_command(group)
 security_cli.register(toolbox_cli)

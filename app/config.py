@@ -71,6 +71,19 @@ def from_environment() -> dict:
         "JOB_MONITORING_INTERVAL": _int("JOB_MONITORING_INTERVAL", 10),
         # The outbox sweeper relays a committed job still unsent after this many seconds.
         "OUTBOX_RELAY_GRACE": _int("OUTBOX_RELAY_GRACE", 10),
+        # Other systems (issue 19): key rotation grace, webhook retries (exponential from BASE, capped, until
+        # GIVE_UP seconds after the event), the HTTP timeout, how far in the future a reading may be.
+        "INTEGRATION_KEY_GRACE_HOURS": _int("INTEGRATION_KEY_GRACE_HOURS", 24),
+        "WEBHOOK_TIMEOUT_SECONDS": float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10")),
+        "WEBHOOK_RETRY_BASE_SECONDS": float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30")),
+        "WEBHOOK_RETRY_MAX_SECONDS": float(os.environ.get("WEBHOOK_RETRY_MAX_SECONDS", str(4 * 3600))),
+        "WEBHOOK_GIVE_UP_SECONDS": float(os.environ.get("WEBHOOK_GIVE_UP_SECONDS", str(25 * 3600))),
+        "READING_MAX_FUTURE_SECONDS": _int("READING_MAX_FUTURE_SECONDS", 300),
+        "READING_RETENTION_MONTHS": _int("READING_RETENTION_MONTHS", 13),
+        # Water-depth sensors at flood points: how long over the threshold before escalating, and how far
+        # under it a reading must fall to end the episode (hysteresis, cm).
+        "FLOOD_DUTY_SENSOR_SECONDS": _int("FLOOD_DUTY_SENSOR_SECONDS", 300),
+        "FLOOD_DUTY_SENSOR_HYSTERESIS_CM": _int("FLOOD_DUTY_SENSOR_HYSTERESIS_CM", 3),
         "WECOM_CORP_ID": os.environ.get("WECOM_CORP_ID", "ww_jingan_demo"),
         "WECOM_AGENT_ID": os.environ.get("WECOM_AGENT_ID", "1000002"),
         "WECOM_SECRET": os.environ.get("WECOM_SECRET", "demo-secret"),

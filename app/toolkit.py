@@ -67,6 +67,7 @@ from app.services.workflow import (
     create_work_item,
     has_open_work_item,
     is_open,
+    note_work_item,
     open_work_item_for,
     open_work_items_for,
     public_view,
@@ -76,6 +77,9 @@ from app.services.workflow import (
     work_items_for,
 )
 from app.signals import work_item_changed
+
+# --- sensors: rules over readings other systems send (issue 19) ------------------------------------
+from app.services.integrations.sensors import ThresholdRule, sensor_rule
 
 # --- jobs and messages ------------------------------------------------------------------------------
 from app.jobs import enqueue, job

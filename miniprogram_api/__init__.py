@@ -13,6 +13,7 @@ from miniprogram_api import (  # noqa: E402,F401
     directory,  # staff import and WeCom sync (security admin)
     docs,  # /api/openapi.json, /api/docs
     exports,  # Excel exports of every list (issue 17)
+    integrations,  # other systems: registration, work orders, webhooks, readings
     media,  # photos
     places,  # Jing'an codes, QR codes, posters
     search,  # one-click query (/api/v1/query)
