@@ -55,6 +55,9 @@ def create_app(config: Mapping | None = None) -> Flask:
 
     web.init_app(app)
     app.register_blueprint(staff_bp)
+    from app.console import bp as console_bp  # issue 18: the admin console, /console/
+
+    app.register_blueprint(console_bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("staff.home")))
 
     from app.cli import toolbox_cli
