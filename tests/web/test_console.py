@@ -254,3 +254,10 @@ def test_a_poster_batch_shows_progress_and_downloads_when_done(app, staff, distr
     html = page.get_data(as_text=True)
     assert 'id="batch"' in html and "<progress" in html
     assert _actions(app, "place.posters_export")[0].target_id == "JA01"
+
+
+def test_the_start_page_sends_an_admin_to_the_console_and_staff_to_the_workbench(staff, client, district):
+    assert staff("ja-auditor").get("/").headers["Location"] == "/console/"
+    assert staff("ja01g01-worker").get("/").headers["Location"] == "/h5/staff/"
+    assert client.get("/").headers["Location"] == "/h5/staff/"
+    assert staff("ja-admin").get("/console").status_code in (301, 308)  # the trailing slash
