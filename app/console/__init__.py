@@ -25,6 +25,7 @@ from app.web.session import page_error, require_login
 
 ADMIN_ROLES = (Role.ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN)
 ROLE_NAMES = {Role.ADMIN: "系统管理员", Role.SECURITY_ADMIN: "安全管理员", Role.AUDIT_ADMIN: "审计管理员"}
+ROLE_LABELS = {Role.WORKER: "网格员/巡查员", Role.OPERATOR: "值班员/派单员", Role.MANAGER: "负责人", **ROLE_NAMES}
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 require_login(bp, roles=ADMIN_ROLES, refusal="管理控制台仅供系统管理员、安全管理员、审计管理员使用")
@@ -78,7 +79,7 @@ def _api_error(err: ApiError):
 def _layout():
     user = g.get("user")
     nav = [n for n in NAV if user is not None and user.has_role(n.role)]
-    return {"layout": "console/base.html", "home_url": "/console/", "nav": nav,
+    return {"layout": "console/base.html", "home_url": "/console/", "nav": nav, "role_labels": ROLE_LABELS,
             "my_roles": [ROLE_NAMES[r] for r in ADMIN_ROLES if user is not None and user.has_role(r)]}
 
 

@@ -9,7 +9,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import exists, or_, select
 
 from app.auth import active_tokens, revoke_tokens
-from app.console import page
+from app.console import ROLE_LABELS, page
 from app.console.helpers import arg, ask_to_confirm, confirmed, paged, unit_by_code
 from app.errors import ApiError
 from app.extensions import db
@@ -23,8 +23,6 @@ from app.services.scope import admin_scope_clause, in_admin_scope
 
 SECURITY = Role.SECURITY_ADMIN
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
-ROLE_LABELS = {"worker": "网格员/巡查员", "operator": "值班员/派单员", "manager": "负责人", "admin": "系统管理员",
-               "security_admin": "安全管理员", "audit_admin": "审计管理员"}
 
 
 def _visible_people():
