@@ -15,45 +15,15 @@ from app.extensions import db
 from app.models.users import User
 from app.registry import current_registry
 from app.services.toolbox import set_enabled
+from tests.web.conftest import Browser
 from tests.web.test_console import PAGES
 
 pytestmark = pytest.mark.browser
 WIDTH, HEIGHT = 1280, 800
 
 
-@pytest.fixture
-def console_app(app, live_server, tmp_path):
-    from tests.citizen_support import temporary_media_root
-
-    old = app.config["PUBLIC_BASE_URL"]
-    app.config["PUBLIC_BASE_URL"] = live_server.url  # OAuth comes back here
-    with temporary_media_root(app, tmp_path / "media"):
-        yield app
-    app.config["PUBLIC_BASE_URL"] = old
-
-
-class Desk:
+class Desk(Browser):
     """One browser at a desk, signing in as different people."""
-
-    def __init__(self, driver, base: str, shots):
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        self.driver, self.base, self.shots = driver, base, shots
-        self.wait = WebDriverWait(driver, 30)
-
-    def find(self, css):
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as ec
-
-        return self.wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
-
-    def click(self, css):
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as ec
-
-        element = self.wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, css)))
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-        element.click()
 
     def open(self, path: str):
         self.driver.get(f"{self.base}{path}")
@@ -73,7 +43,7 @@ class Desk:
     def walk_role(self, role: str, name: str):
         """Every page of the role opens; every page of the other roles is refused."""
         assert self.open("/console/") == "管理控制台"
-        self.shots.take(self.driver, f"{name}-home")
+        self.shot(f"{name}-home")
         for other, paths in PAGES.items():
             for path in paths:
                 if path.endswith(".csv"):
@@ -81,11 +51,11 @@ class Desk:
                 title = self.open(path)
                 if other == role:
                     assert title not in ("无权访问", "无法完成"), path
-                    self.shots.take(self.driver, f"{name}-{path.strip('/').replace('/', '-').replace('?', '_')}")
+                    self.shot(f"{name}-{path.strip('/').replace('/', '-').replace('?', '_')}")
                 else:
                     assert title == "无权访问" and "此页面仅供" in self.driver.page_source, path
         self.open(PAGES[next(r for r in PAGES if r != role)][0])
-        self.shots.take(self.driver, f"{name}-refused")
+        self.shot(f"{name}-refused")
 
     def toolbox_codes(self) -> list[str]:
         self.driver.get(f"{self.base}/api/v1/toolbox")
@@ -94,14 +64,14 @@ class Desk:
 
 
 @pytest.fixture
-def desk(console_app, district, wecom_sim, live_server, chromium, screenshots):
+def desk(live_app, district, wecom_sim, live_server, chromium, screenshots):
     return Desk(chromium(WIDTH, HEIGHT), live_server.url, screenshots)
 
 
-def test_the_system_admin_enables_a_tool_for_one_street_and_its_grid_worker_gets_it(console_app, desk):
+def test_the_system_admin_enables_a_tool_for_one_street_and_its_grid_worker_gets_it(live_app, desk):
     from selenium.webdriver.support.select import Select
 
-    with console_app.app_context():  # the tool starts switched off for the whole district
+    with live_app.app_context():  # the tool starts switched off for the whole district
         admin = db.session.execute(select(User).where(User.wecom_userid == "ja-admin")).scalar_one()
         set_enabled("flood_duty", admin.memberships[0].org_unit, False, "test")  # the district, JA
         db.session.commit()
@@ -116,15 +86,15 @@ def test_the_system_admin_enables_a_tool_for_one_street_and_its_grid_worker_gets
     assert desk.find("h1").text == name
     desk.find("#unit").send_keys("JA01")
     Select(desk.find("#enabled")).select_by_value("1")
-    desk.shots.take(desk.driver, "admin-enable-form")
+    desk.shot("admin-enable-form")
     desk.click("#preview-button")
     gains = desk.find('[data-preview="gains"]').text
     assert "ja01g01-worker" in gains
-    desk.shots.take(desk.driver, "admin-enable-preview")
+    desk.shot("admin-enable-preview")
     desk.click("#confirm-button")
     assert desk.find(".flash").text.startswith("已为")
     assert desk.find('#settings tr[data-unit="JA01"]').text.endswith("ja-admin")
-    desk.shots.take(desk.driver, "admin-enabled")
+    desk.shot("admin-enabled")
 
     desk.login("ja01g01-worker", "/h5/staff/")
     assert "flood_duty" in desk.toolbox_codes()
@@ -132,7 +102,7 @@ def test_the_system_admin_enables_a_tool_for_one_street_and_its_grid_worker_gets
     assert "flood_duty" not in desk.toolbox_codes()  # another street: still off
 
 
-def test_the_security_admin_dry_runs_an_import_and_nothing_changes(console_app, desk, tmp_path):
+def test_the_security_admin_dry_runs_an_import_and_nothing_changes(live_app, desk, tmp_path):
     roster = tmp_path / "staff.csv"
     roster.write_text("userid,name,mobile,unit code,role\n"
                       "ja01g01-newcomer,新来的网格员,13911112222,JA01G01,worker\n"
@@ -147,26 +117,26 @@ def test_the_security_admin_dry_runs_an_import_and_nothing_changes(console_app, 
               for li in report.find_elements("css selector", "[data-count]")}
     assert counts == {"created": "1", "updated": "1", "disabled": "0", "unchanged": "0", "errors": "0"}
     assert "未做任何修改" in report.text
-    desk.shots.take(desk.driver, "security-import-dry-run")
-    with console_app.app_context():
+    desk.shot("security-import-dry-run")
+    with live_app.app_context():
         assert db.session.execute(select(User).where(User.wecom_userid == "ja01g01-newcomer")).first() is None
 
 
-def test_the_audit_admin_verifies_the_chain(console_app, desk):
+def test_the_audit_admin_verifies_the_chain(live_app, desk):
     desk.login("ja-auditor")
     desk.walk_role("audit_admin", "audit")
     desk.open("/console/audit/verify")
     desk.click("#verify")
     result = desk.find("#verify-result")
     assert result.get_attribute("data-ok") == "1" and "哈希链完整" in result.text
-    desk.shots.take(desk.driver, "audit-verified")
+    desk.shot("audit-verified")
     desk.open("/console/audit?action=audit.verify")
     assert desk.find('tr[data-action="audit.verify"]')
-    desk.shots.take(desk.driver, "audit-log-filtered")
+    desk.shot("audit-log-filtered")
 
 
-def test_a_grid_worker_is_refused_the_console_with_a_page_not_a_loop(console_app, desk):
+def test_a_grid_worker_is_refused_the_console_with_a_page_not_a_loop(live_app, desk):
     desk.login("ja01g01-worker", "/h5/staff/")
     assert desk.open("/console/") == "无权访问"
     assert desk.driver.current_url.endswith("/console/")
-    desk.shots.take(desk.driver, "worker-refused")
+    desk.shot("worker-refused")
