@@ -60,7 +60,10 @@ def create_app(config: Mapping | None = None) -> Flask:
 
     web.init_app(app)
     app.register_blueprint(staff_bp)
-    app.add_url_rule("/", "index", lambda: redirect(url_for("staff.home")))
+    from app.console import bp as console_bp  # issue 18: the admin console, /console/
+
+    app.register_blueprint(console_bp)
+    app.add_url_rule("/", "index", index)
 
     from app.cli import toolbox_cli
 
@@ -82,6 +85,18 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.add_url_rule("/healthz", "healthz", healthz)
     crypto.log_key_check(app)
     return app
+
+
+def index():
+    """The start page: the console for a signed-in administrator, the workbench for everyone else."""
+    from app.console import ADMIN_ROLES
+    from app.services.scope import business_memberships
+    from app.web.session import page_user
+
+    user = page_user()
+    if user is not None and user.has_role(*ADMIN_ROLES) and not business_memberships(user):
+        return redirect(url_for("console.home"))
+    return redirect(url_for("staff.home"))
 
 
 def _tool_migrations(config):

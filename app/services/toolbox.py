@@ -71,3 +71,32 @@ def settings_for(tool_code: str) -> list[dict]:
     rows = db.session.execute(select(ToolSetting).where(ToolSetting.tool_code == tool_code)).scalars()
     return [{"org_unit": r.org_unit.to_summary(), "enabled": r.enabled, "changed_by": r.changed_by}
             for r in sorted(rows, key=lambda r: r.org_unit.path)]
+
+
+def preview_enable(tool_code: str, unit: OrgUnit, enabled: bool) -> dict[str, list]:
+    """Who would gain and who would lose the tool if it were set so for unit's subtree (nothing is written).
+
+    Only people holding a role the tool admits somewhere in the subtree can be affected."""
+    from app.models.users import Membership, User
+
+    tool = current_registry().get(tool_code)
+    if tool is None:
+        raise ApiError(404, "tool_not_found", "工具不存在", "No such tool")
+    before = _settings_by_path(tool_code)
+    after = {**before, unit.path: enabled}
+    roles = tool.manifest.roles
+    people = db.session.execute(
+        select(User).join(Membership).join(OrgUnit)
+        .where(Membership.role.in_(roles), OrgUnit.path.startswith(unit.path, autoescape=True),
+               User.active.is_(True))
+        .distinct().order_by(User.wecom_userid)).scalars().all()
+    gains, losses = [], []
+    for person in people:
+        def may(settings, person=person):
+            return any(m.role in roles and _enabled_at(settings, m.org_unit.path) for m in person.memberships)
+        had, has = may(before), may(after)
+        if has and not had:
+            gains.append(person)
+        elif had and not has:
+            losses.append(person)
+    return {"gains": gains, "losses": losses}
