@@ -35,6 +35,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     from app.services import search as _search  # noqa: F401 - the query index listens to searchable_* signals
 
     db.init_app(app)
+    from app.extensions import ping_idle_connections
+    with app.app_context():
+        ping_idle_connections(db.engine, app.config.get("DB_PING_IDLE_SECONDS", 30))
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     redis_conn.init_app(app)
     errors.register_error_handlers(app)
