@@ -6,35 +6,17 @@ at once in the process that made the change, within 1 s in every other (the vers
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import ApiToken
 from app.models.base import utcnow
 from app.models.users import Membership, User
 from app.services import local_cache
-from tests.fixtures import needs_redis
-
-
-@contextmanager
-def statements(app):
-    """The SQL statements the app sends meanwhile."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from tests.fixtures import needs_redis, statements
 
 
 def token_statements(seen):
