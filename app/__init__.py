@@ -38,6 +38,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     from app.services.assessment import store as _stats  # noqa: F401 - assessment facts follow every work item
 
     db.init_app(app)
+    from app.extensions import ping_idle_connections
+    with app.app_context():
+        ping_idle_connections(db.engine, app.config.get("DB_PING_IDLE_SECONDS", 30))
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     redis_conn.init_app(app)
     errors.register_error_handlers(app)

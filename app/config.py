@@ -41,7 +41,11 @@ def from_environment() -> dict:
         "TOOLBOX_ENV": os.environ.get("TOOLBOX_ENV", "development"),
         "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-change-me"),
         "SQLALCHEMY_DATABASE_URI": _normalise_db_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pre-ping per request: connections idle longer than DB_PING_IDLE_SECONDS are checked at
+        # checkout and replaced when dead (app/extensions.py ping_idle_connections); pool_recycle
+        # retires connections before a server or firewall timeout does.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": _int("DB_POOL_RECYCLE_SECONDS", 1800)},
+        "DB_PING_IDLE_SECONDS": _int("DB_PING_IDLE_SECONDS", 30),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Field encryption for personal data: FIELD_ENCRYPTION_KEYS newest first, comma-separated (one
@@ -65,6 +69,10 @@ def from_environment() -> dict:
         # API tokens: absolute lifetime and idle timeout (graded protection asks for both).
         "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 8 * 3600),
         "TOKEN_IDLE_SECONDS": _int("TOKEN_IDLE_SECONDS", 30 * 60),
+        # Per-process caches (app/services/local_cache.py), invalidated through a version key in Redis;
+        # 0 turns one off (the benchmark's before/after switch).
+        "PRINCIPAL_CACHE_SECONDS": _int("PRINCIPAL_CACHE_SECONDS", 30),
+        "TOOL_SETTINGS_CACHE_SECONDS": _int("TOOL_SETTINGS_CACHE_SECONDS", 60),
         # Jobs: retry delays in seconds; the number of entries is the number of retries.
         "JOB_RETRY_INTERVALS": [int(s) for s in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300").split(",") if s],
         # A worker's heartbeat period: a job whose worker died is re-queued ~60 s after its last beat.

@@ -9,12 +9,24 @@ from app.extensions import db
 from app.models.org import OrgUnit
 from app.models.tools import ToolSetting
 from app.registry import Tool, current_registry
-from app.services import audit
+from app.services import audit, local_cache
+
+
+def _all_settings() -> dict[str, dict[str, bool]]:
+    """Every tool's settings by unit path, in one statement, cached per process (local_cache
+    "tool_settings": a changed setting or a moved unit bumps its version everywhere)."""
+    def load():
+        settings: dict[str, dict[str, bool]] = {}
+        rows = db.session.execute(select(ToolSetting.tool_code, OrgUnit.path, ToolSetting.enabled)
+                                  .join(OrgUnit, OrgUnit.id == ToolSetting.org_unit_id))
+        for code, path, enabled in rows:
+            settings.setdefault(code, {})[path] = enabled
+        return settings
+    return local_cache.cache("tool_settings").get_or_load("all", load)
 
 
 def _settings_by_path(tool_code: str) -> dict[str, bool]:
-    rows = db.session.execute(select(ToolSetting).where(ToolSetting.tool_code == tool_code)).scalars()
-    return {row.org_unit.path: row.enabled for row in rows}
+    return _all_settings().get(tool_code, {})
 
 
 def _enabled_at(settings: dict[str, bool], path: str) -> bool:
