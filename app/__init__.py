@@ -22,6 +22,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     crypto.check_production_settings(app.config)  # refuses to start, naming the variable to set
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    from app import input_guard  # first: its int converter bounds every rule, its check runs before all others
+
+    input_guard.init_app(app)
     app.json.ensure_ascii = False  # Chinese stays readable in JSON
 
     proxies = int(os.environ.get("TRUSTED_PROXIES", "0"))
