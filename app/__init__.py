@@ -36,6 +36,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from app.extensions import db, migrate
     from app.services import attachments as _attachments  # noqa: F401 - keeps photo links on every flush
     from app.services import exports as _exports  # noqa: F401 - export sources and the expiry job
+    from app.services import media_hygiene as _media_hygiene  # noqa: F401 - its listeners and periodic sweep
     from app.services import outbox as _outbox  # noqa: F401 - its session listeners, before any commit
     from app.services import redis_conn
     from app.services import search as _search  # noqa: F401 - the query index listens to searchable_* signals

@@ -79,6 +79,8 @@ def from_environment() -> dict:
         "JOB_MONITORING_INTERVAL": _int("JOB_MONITORING_INTERVAL", 10),
         # The outbox sweeper relays a committed job still unsent after this many seconds.
         "OUTBOX_RELAY_GRACE": _int("OUTBOX_RELAY_GRACE", 10),
+        # Photo files no row refers to are removed once older than this (uploads in flight are younger).
+        "MEDIA_ORPHAN_GRACE_SECONDS": _int("MEDIA_ORPHAN_GRACE_SECONDS", 24 * 3600),
         # Other systems (issue 19): key rotation grace, webhook retries (exponential from BASE, capped, until
         # GIVE_UP seconds after the event), the HTTP timeout, how far in the future a reading may be.
         "INTEGRATION_KEY_GRACE_HOURS": _int("INTEGRATION_KEY_GRACE_HOURS", 24),

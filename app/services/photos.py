@@ -26,7 +26,7 @@ from app.extensions import db
 from app.jobs import job
 from app.models.attachment import Attachment, AttachmentStatus
 from app.models.base import utcnow
-from app.services import attachments, audit, media
+from app.services import attachments, audit, media, media_hygiene
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ def accept_upload(file_storage, *, uploader_id: int | None = None) -> Attachment
     data = _read_limited(file_storage, current_app.config["PHOTO_MAX_BYTES"])
     fmt, width, height = inspect(data)
     content_type, ext = ALLOWED_FORMATS[fmt]
+    is_new = not media.exists(media.key_for("originals", media.sha256(data), ext))
     key, digest = media.put("originals", data, ext)
     att = Attachment(
         sha256=digest, original_key=key, filename=(getattr(file_storage, "filename", None) or None),
@@ -104,6 +105,8 @@ def accept_upload(file_storage, *, uploader_id: int | None = None) -> Attachment
     )
     db.session.add(att)
     db.session.flush()
+    if is_new:  # a refused or rolled-back submission leaves no original on disk
+        media_hygiene.written_for_this_transaction(key)
     process_attachment.delay(att.id)
     return att
 
