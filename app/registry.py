@@ -37,7 +37,7 @@ import pkgutil
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import click
@@ -120,6 +120,7 @@ class Tool:
     periodic: tuple[Periodic, ...] = ()
     migrations: str | None = None
     search_documents: Callable[[], Iterable] | None = None
+    status_labels: Mapping[str, str] = field(default_factory=dict)  # its search statuses: code → 中文 (one vocabulary)
     on_work_item_changed: Callable | None = None
     setup: Callable[[Flask], None] | None = None
     source: str = field(default="builtin")

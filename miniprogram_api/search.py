@@ -38,7 +38,8 @@ class QueryArgs(PageArgs):
     q = fields.String(load_default="", metadata={
         "description": f"地址片段、名称、工单编号…  1–{MAX_QUERY_CHARS} characters", "example": "共和新路1234"})
     tool = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "tool code"})
-    status = fields.String(validate=validate.Length(min=1, max=32))
+    status = fields.String(validate=validate.Length(min=1, max=32), metadata={
+        "description": "a status code (the `value` of a status facet), the same across tools", "example": "handling"})
     org = fields.String(validate=validate.Length(min=1, max=32),
                         metadata={"description": "org unit code: only its subtree (must be in your scope)"})
     from_ = DayOrTime(data_key="from", metadata={"description": "updated on/after (date or date-time)"})
@@ -55,7 +56,9 @@ class QueryResultOut(Schema):
     snippet = fields.String(metadata={"description": "HTML-escaped text with matches in <em>…</em>",
                                       "example": "<em>共和新路</em>1234号"})
     matched_in = fields.String(validate=validate.OneOf(["title", "address", "text"]))
-    status = fields.String()
+    status = fields.String(metadata={"description": "a status code of the one vocabulary (the facet names it)",
+                                     "example": "handling"})
+    status_name = fields.String(metadata={"example": "处置中"})
     org_unit = fields.Nested(OrgUnitSummary)
     updated_at = fields.DateTime()
 

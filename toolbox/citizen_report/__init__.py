@@ -20,5 +20,7 @@ tool = tk.Tool(
     periodic=(tk.Periodic(f"{CODE}.anonymise", jobs.anonymise_contacts, 24 * 3600),
               tk.Periodic(f"{CODE}.settle_drafts", jobs.settle_drafts, 10 * 60)),
     search_documents=services.search_documents,
+    # a report with a work item carries the workflow state; one without, its own status
+    status_labels={"draft": "待确认", "filed": "已提交", "joined": "已并入", "discarded": "已放弃"},
     on_work_item_changed=services.on_work_item_changed,
 )

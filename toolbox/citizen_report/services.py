@@ -42,7 +42,7 @@ DESCRIPTION_MIN, DESCRIPTION_MAX = 5, 1000
 RATINGS = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
 CITIZEN_STATE_LABELS = {
     "accepted": "已受理", "dispatched": "已派单，待处置部门签收", "handling": "处置中", "reviewing": "处置完毕，审核中",
-    "rehandling": "再次处置中", "returned": "重新派单中", "visiting": "已办结，待回访", "closed": "已办结",
+    "rehandling": "再次处置中", "returned": "重新派单中", "visiting": "处置完毕，待回访", "closed": "已办结",
 }
 
 

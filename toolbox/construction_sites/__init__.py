@@ -22,5 +22,6 @@ tool = tk.Tool(
     blueprint=bp,
     periodic=(tk.Periodic(f"{CODE}.inspection_reminders", jobs.remind_overdue_inspections, 24 * 3600),),
     search_documents=services.search_documents,
+    status_labels={"pass": "合格", "fail": "不合格"},  # and the common active/ended
     on_work_item_changed=services.on_work_item_changed,
 )

@@ -67,7 +67,8 @@ class Site(tk.RegisterRecord, tk.db.Model):
             text=" ".join(filter(None, [self.permit_number, self.owner_name, self.contractor_name,
                                         WORK_KINDS.get(self.work_kind, ""), self.place_code, self.description,
                                         "有未整改问题" if has_open_problems else ""])),
-            status=self.status, updated_at=self.updated_at or tk.utcnow())
+            status="ended" if self.status == SiteStatus.CLOSED else self.status,  # one vocabulary: 已结束
+            updated_at=self.updated_at or tk.utcnow())
 
 
 class Inspection(tk.db.Model):

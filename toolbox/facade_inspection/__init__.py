@@ -16,7 +16,7 @@ workflow as a rectification work item for 区房屋管理局 (JA-D-FG), and a pr
 from app import toolkit as tk
 from toolbox.facade_inspection import jobs, services
 from toolbox.facade_inspection.api import bp
-from toolbox.facade_inspection.models import CODE
+from toolbox.facade_inspection.models import CODE, GRADES
 
 tool = tk.Tool(
     manifest=tk.Manifest(
@@ -31,5 +31,6 @@ tool = tk.Tool(
     blueprint=bp,
     periodic=(tk.Periodic(f"{CODE}.reinspection_reminders", jobs.remind_reinspections, 24 * 3600),),
     search_documents=services.search_documents,
+    status_labels={**GRADES, "uninspected": "未排查"},
     on_work_item_changed=services.on_work_item_changed,
 )

@@ -19,5 +19,6 @@ tool = tk.Tool(
     ),
     blueprint=bp,
     search_documents=services.search_documents,
+    status_labels={"normal": "正常", "waterlogged": "积水"},  # and the common active/ended (warnings)
     on_work_item_changed=services.on_work_item_changed,
 )

@@ -18,6 +18,7 @@ from app.services.search.backends import current_backend
 from app.services.search.indexing import aware
 from app.services.search.snippets import snippet
 from app.services.search.tokens import Term, parse_query, scope_roots
+from app.services.search.vocabulary import status_labels
 
 #: Roles whose units define what one-click query shows. The separated admins (security, audit)
 #: manage people and logs, not the district's records.
@@ -101,7 +102,7 @@ def search(user, q: str, filters: SearchFilters | None = None, page: int = 1, pe
         "pages": (total + per_page - 1) // per_page,
         "facets": {
             "tool": _facet(by_tool, _tool_names()),
-            "status": _facet(by_status, {}),
+            "status": _facet(by_status, status_labels()),
         },
     }
 
@@ -121,7 +122,7 @@ def _tool_names() -> dict[str, str]:
 def _results(rows, terms: list[Term]) -> list[dict]:
     paths = {doc.org_path for doc, _ in rows}
     units = {u.path: u for u in db.session.execute(select(OrgUnit).where(OrgUnit.path.in_(paths))).scalars()}
-    names = _tool_names()
+    names, labels = _tool_names(), status_labels()
     results = []
     for doc, quality in rows:
         unit = units.get(doc.org_path)
@@ -135,6 +136,7 @@ def _results(rows, terms: list[Term]) -> list[dict]:
             "snippet": snippet(doc, terms),
             "matched_in": _QUALITY_NAMES[quality],
             "status": doc.status,
+            "status_name": labels.get(doc.status, doc.status),
             "org_unit": unit.to_summary() if unit else {"id": None, "code": code, "name": code, "level": None},
             "updated_at": aware(doc.updated_at).isoformat(),
         })

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.workitem import WorkItem
-from app.services.workflow.states import STATES
 from app.signals import SearchableRecord, searchable_saved
 
 SEARCH_SOURCE = "work_items"
@@ -20,7 +19,7 @@ def searchable_record(item: WorkItem) -> SearchableRecord:
         tool=SEARCH_SOURCE, type="work_item", id=str(item.id), org_path=item.org_path,
         title=f"{item.number} {item.title}", address=item.address or "",
         text=" ".join(filter(None, [item.category_name, item.description, item.result])),
-        status=STATES[item.state], updated_at=item.updated_at or utcnow())
+        status=item.state, updated_at=item.updated_at or utcnow())
 
 
 def index_item(item: WorkItem) -> None:
