@@ -113,10 +113,14 @@ def submit_report(code: str):
     earlier = svc.get_by_idempotency_key(values["idempotency_key"])
     if earlier is not None:  # a retried submission: the same report, no new one, no rate-limit charge
         return _go(url_for("h5.tracking", tracking=earlier.tracking_code, new=1))
-    try:
-        ratelimit.enforce(f"citizen:submit:{_client()}", *_limit())
-    except ApiError:
-        return _form_page(place, values, message="提交过于频繁，请稍后再试", status=429)
+    # Only a filed report counts against the limit: a refused one (too short, a bad photo) does not.
+    limit_key, (limit, window) = f"citizen:submit:{_client()}", _limit()
+    used, retry_after = ratelimit.peek(limit_key, window)
+    if used >= limit:
+        page, status = _form_page(place, values, message="提交过于频繁，请稍后再试", status=429)
+        response = current_app.make_response((page, status))
+        response.headers["Retry-After"] = str(retry_after)
+        return response
     sub = svc.Submission(category=values["category"], description=values["description"], mobile=values["mobile"],
                          privacy_accepted=values["privacy"], idempotency_key=values["idempotency_key"],
                          photos=[f for f in files if f and f.filename], source="h5")
@@ -127,6 +131,7 @@ def submit_report(code: str):
         errors = err.details.get("fields") if isinstance(err.details.get("fields"), dict) else None
         return _form_page(place, values, errors or {"photos": err.message}, message=err.message,
                           status=err.status)
+    ratelimit.hit(limit_key, limit, window)
     return _go(url_for("h5.tracking", tracking=result.report.tracking_code, new=1))
 
 

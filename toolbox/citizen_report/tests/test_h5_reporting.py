@@ -324,3 +324,30 @@ def test_the_duplicate_offer_shows_nothing_of_the_other_citizen(app, client, pla
     joined = client.get(f"/h5/t/{second}").get_data(as_text=True)
     for secret in ("张阿姨", "1391234", token, first):
         assert secret not in joined
+
+
+def test_the_429_says_when_to_retry_and_refused_submissions_do_not_use_up_the_limit(app, client, place):
+    app.config["CITIZEN_RATE_LIMIT"] = "2/600"
+    try:
+        for _ in range(3):  # refused: too short a description
+            assert submit(client, place, form(description="短")).status_code == 422
+        for i in range(2):
+            assert submit(client, place, form(category=["facilities", "environment"][i])).status_code == 303
+        limited = submit(client, place, form(category="other"))
+    finally:
+        app.config["CITIZEN_RATE_LIMIT"] = "5/600"
+    assert limited.status_code == 429 and 0 < int(limited.headers["Retry-After"]) <= 600
+
+
+def test_the_tracking_page_says_awaiting_follow_up_not_closed_while_the_item_waits_for_it(app, client, auth, place):
+    code = tracking_code(submit(client, place, form()))
+    with app.app_context():
+        item_id = the_report(app, code).work_item_id
+    for userid, action, body in (("ja01-operator", "sign", {}), ("ja01-operator", "feedback", {"result": "已修复"}),
+                                 ("ja-operator", "review_pass", {})):
+        response = client.post(f"/api/v1/work-items/{item_id}/{action}", json=body, headers=auth.headers(userid))
+        assert response.status_code == 200, response.get_json()
+    page = client.get(f"/h5/t/{code}").get_data(as_text=True)
+    assert 'data-state="visiting"' in page and "待回访" in page
+    status = page.split('id="status"', 1)[1].split("</div>", 1)[0]
+    assert "已办结" not in status
