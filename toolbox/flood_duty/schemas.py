@@ -51,7 +51,7 @@ class FloodRosterQuery(PageArgs):
 class FloodLevelIn(ZhSchema):
     org_unit = zh_text("预警范围（全区 JA 或街镇代码）", 32, load_default="JA", required=False)
     level = zh_choice("预警等级", LEVELS, required=True)
-    hazard = zh_choice("灾害类型", HAZARDS, load_default="rainstorm")
+    hazard = zh_choice("灾害类型（解除时沿用在发布的预警）", HAZARDS, load_default=None)
     message = zh_text("预警说明", 500, required=False, load_default="")
 
 

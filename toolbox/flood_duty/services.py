@@ -128,9 +128,12 @@ def current_warning(unit: OrgUnit) -> FloodWarning | None:
         FloodWarning.org_unit_id == unit.id, FloodWarning.active.is_(True))).scalar_one_or_none()
 
 
-def set_level(unit: OrgUnit, level: str, actor, hazard: str = "rainstorm", message: str = "",
+def set_level(unit: OrgUnit, level: str, actor, hazard: str | None = None, message: str = "",
               now: datetime | None = None) -> FloodWarning:
     """Raise, lower or lift (level "none") a unit's warning; raising calls the rosters it requires.
+
+    Lifting ends the warning in force, so it keeps that warning's hazard (lifting a typhoon warning
+    says 台风, whatever the form's default); a change of level keeps it too unless another is given.
 
     The caller commits and then queues `jobs.dispatch_warning.delay(warning.id)`.
     """
@@ -141,6 +144,9 @@ def set_level(unit: OrgUnit, level: str, actor, hazard: str = "rainstorm", messa
     db.session.execute(select(OrgUnit.id).where(OrgUnit.id == unit.id).with_for_update())
     previous = current_warning(unit)
     previous_level = previous.level if previous else "none"
+    if previous is not None and (level == "none" or hazard is None):
+        hazard = previous.hazard
+    hazard = hazard or "rainstorm"
     if level == previous_level:
         raise ApiError(409, "level_unchanged", f"当前已是{LEVELS[level]}预警", "The level is already in force",
                        level=level)

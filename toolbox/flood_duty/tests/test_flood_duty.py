@@ -141,6 +141,18 @@ def test_lowering_or_lifting_calls_no_one_and_tells_the_people_on_duty(client, d
     assert active["total"] == 0
 
 
+def test_lifting_a_typhoon_warning_names_the_typhoon(client, district, auth, app, wecom_sim):
+    roster(client, auth, "JA01", ["ja01g01-worker"])
+    set_level(client, auth, "yellow", hazard="typhoon", message="台风「梅花」将于今夜影响本区")
+    lowered = set_level(client, auth, "blue").get_json()           # no hazard given: it stays the typhoon's
+    lifted = set_level(client, auth, "none", hazard="rainstorm").get_json()  # a form default cannot rename it
+    assert lowered["hazard"] == "typhoon" and lifted["hazard"] == "typhoon"
+    run_notify_jobs(app)
+    cards = sent_texts(wecom_sim)
+    assert "台风预警解除" in cards[-1]["textcard"]["title"]
+    assert "台风预警已于" in cards[-1]["text"]["content"] and "暴雨" not in cards[-1]["text"]["content"]
+
+
 def test_people_on_duty_confirm_arrival_once_and_only_for_the_warning_in_force(client, district, auth, app,
                                                                                   wecom_sim):
     roster(client, auth, "JA01", ["ja01g01-worker", "ja01g02-worker"])
