@@ -13,12 +13,20 @@ import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import pytest
-import redis
-from sqlalchemy import create_engine, event, inspect, select, text
+# The suite runs on its own settings: a deployment's variables in the caller's shell (a real WeCom
+# secret, a production DATABASE_URL or REDIS_URL) must neither leak into the tests nor make them fail.
+# Removed before the app is imported; TEST_DATABASE_URL / TEST_REDIS_URL choose the test servers.
+CALLER_SETTINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "MEDIA_ROOT",
+                   "PUBLIC_BASE_URL", "CJK_FONT_PATH")
+for _name in [n for n in os.environ if n.startswith("WECOM_") or n in CALLER_SETTINGS]:
+    del os.environ[_name]
 
-from app import create_app
-from app.extensions import db
+import pytest  # noqa: E402
+import redis  # noqa: E402
+from sqlalchemy import create_engine, event, inspect, select, text  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -90,3 +90,20 @@ def test_unexpected_exception_is_json_500_without_traceback(make_app):
 @pytest.mark.parametrize("path", ["/api/openapi.json", "/api/docs"])
 def test_api_docs_are_public(client, path):
     assert client.get(path).status_code == 200
+
+
+def test_the_suite_ignores_a_deployments_settings_in_the_callers_environment(tmp_path):
+    import subprocess
+    import sys
+
+    leaked = {"WECOM_SECRET": "a-real-secret", "WECOM_CORP_ID": "ww_real", "DATABASE_URL": "postgresql://prod/db",
+              "REDIS_URL": "redis://prod:6379/0"}
+    probe = ("import tests.fixtures as f, pathlib; from app import create_app; "
+             f"app = create_app(f.config_for_tests(pathlib.Path({str(tmp_path)!r}))); "
+             "import os; print(app.config['WECOM_SECRET'], app.config['WECOM_CORP_ID'], "
+             "[n for n in os.environ if n.startswith('WECOM_') or n in ('DATABASE_URL', 'REDIS_URL')])")
+    import os
+    result = subprocess.run([sys.executable, "-c", probe], env={**os.environ, **leaked}, capture_output=True,
+                            text=True, timeout=120, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["demo-secret", "ww_jingan_demo", "[]"]
