@@ -41,6 +41,21 @@ def test_poster_png_is_a4_and_pdf_is_a_pdf(client, district, auth, font_availabl
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
 
 
+def test_the_pdf_poster_carries_real_text_not_only_a_picture_of_it(client, district, auth, font_available):
+    from pypdf import PdfReader
+
+    headers = auth.headers("ja01-operator")
+    code = add_place(client, headers, "JA01G02", "昌平路 100 弄 3 号楼")
+    pdf = client.get(f"/api/v1/places/{code}/poster.pdf", headers=headers)
+    reader = PdfReader(io.BytesIO(pdf.data))
+    page = reader.pages[0]
+    assert len(reader.pages) == 1 and round(float(page.mediabox.width)) == 595  # A4 in points
+    text = page.extract_text().replace(" ", "")
+    for expected in ("静安码·随手拍", "昌平路100弄3号楼", f"编码{code}", "拍照上报", "110/119/120"):
+        assert expected in text, (expected, text)
+    assert reader.metadata.title == f"静安码 {code} 昌平路 100 弄 3 号楼"
+
+
 def test_poster_without_a_cjk_font_fails_with_a_clear_503(app, client, district, auth):
     headers = auth.headers("ja01-operator")
     code = add_place(client, headers, "JA01G02", "测试楼")

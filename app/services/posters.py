@@ -98,24 +98,75 @@ def render_poster(place: Place) -> Image.Image:
     y = _centered(draw, y, f"编码 {place.code}", _font(font_path, 44), fill=(60, 60, 60))
     y = _centered(draw, y + 20, "发现问题？用手机相机或微信扫一扫", _font(font_path, 46))
     y = _centered(draw, y, "拍照上报，无需登录，可随时查看处理进度", _font(font_path, 40), fill=(60, 60, 60))
-    street = place.street
-    footer = f"{street.name} · {place.org_unit.name}" if street and street is not place.org_unit else \
-        place.org_unit.name
+    footer = _footer(place)
     draw.rectangle([0, A4[1] - 150, A4[0], A4[1]], fill=(245, 245, 245))
     _centered(draw, A4[1] - 125, footer, _font(font_path, 34), fill=(60, 60, 60))
     _centered(draw, A4[1] - 75, "紧急情况请拨打 110 / 119 / 120", _font(font_path, 30), fill=red)
     return img
 
 
+def _mm(px: float) -> float:
+    return px * 25.4 / DPI
+
+
+def render_poster_pdf(place: Place) -> bytes:
+    """The same A4 poster as a PDF of real text (searchable, sharp at any print size) in the CJK font."""
+    from fpdf import FPDF
+
+    font_path = find_cjk_font()
+    if font_path is None:
+        raise _font_missing()
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.set_auto_page_break(False)
+    pdf.set_margins(0, 0, 0)
+    pdf.set_title(f"静安码 {place.code} {place.name}")
+    pdf.set_author("静安区城运中心")
+    pdf.set_creator("静安工具箱")
+    pdf.add_font("cjk", fname=font_path)
+    pdf.add_page()
+    red = (196, 30, 42)
+
+    def centred(y_px: float, text: str, size_px: int, color=(0, 0, 0)) -> float:
+        pdf.set_font("cjk", size=size_px * 72 / DPI)
+        pdf.set_text_color(*color)
+        line = _mm(size_px * 1.35)
+        pdf.set_xy(_mm(80), _mm(y_px))
+        pdf.multi_cell(_mm(1080), line, text, align="C", wrapmode="CHAR")
+        return (pdf.get_y() / 25.4) * DPI
+
+    pdf.set_fill_color(*red)
+    pdf.rect(0, 0, 210, _mm(230), style="F")
+    centred(45, "静安码 · 随手拍", 96, (255, 255, 255))
+    centred(170, "静安区「一网统管」城市运行管理", 36, (255, 255, 255))
+    y = centred(290, place.name, 64)
+    if place.address:
+        y = centred(y + 5, place.address, 36, (80, 80, 80))
+    side, qr_top = 760, max(y + 30, 470)
+    pdf.image(places.qr_image(place, box_size=20).convert("RGB"), x=_mm((A4[0] - side) / 2), y=_mm(qr_top),
+              w=_mm(side), h=_mm(side))
+    y = centred(qr_top + side + 20, f"编码 {place.code}", 44, (60, 60, 60))
+    y = centred(y + 20, "发现问题？用手机相机或微信扫一扫", 46)
+    centred(y, "拍照上报，无需登录，可随时查看处理进度", 40, (60, 60, 60))
+    pdf.set_fill_color(245, 245, 245)
+    pdf.rect(0, _mm(A4[1] - 150), 210, _mm(150), style="F")
+    centred(A4[1] - 125, _footer(place), 34, (60, 60, 60))
+    centred(A4[1] - 75, "紧急情况请拨打 110 / 119 / 120", 30, red)
+    return bytes(pdf.output())
+
+
+def _footer(place: Place) -> str:
+    street = place.street
+    return f"{street.name} · {place.org_unit.name}" if street and street is not place.org_unit else \
+        place.org_unit.name
+
+
 def poster_bytes(place: Place, fmt: str) -> bytes:
     if fmt not in FORMATS:
         raise ApiError(422, "invalid_format", "格式只能是 png 或 pdf", "Format must be png or pdf")
-    buf = io.BytesIO()
-    img = render_poster(place)
     if fmt == "pdf":
-        img.save(buf, "PDF", resolution=DPI, title=f"静安码 {place.code} {place.name}", author="静安区城运中心")
-    else:
-        img.save(buf, "PNG", dpi=(DPI, DPI), optimize=True)
+        return render_poster_pdf(place)
+    buf = io.BytesIO()
+    render_poster(place).save(buf, "PNG", dpi=(DPI, DPI), optimize=True)
     return buf.getvalue()
 
 
