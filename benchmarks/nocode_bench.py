@@ -66,7 +66,7 @@ LOAD = """
 INSERT INTO defined_record (tool_code, version, data, legacy, org_unit_id, org_path, photo_ids, created_at, updated_at)
 SELECT :code, 1,
        jsonb_build_object('spot', 'P' || lpad(((i * 7) % 500)::text, 4, '0'),
-                          'count', (i * 7919) % 100,
+                          'count', (i::bigint * 7919) % 100,
                           'brand', (ARRAY['美团', '哈啰', '青桔'])[1 + i % 3],
                           'blocking', i % 5 = 0,
                           'note', '巡查记录 ' || i),
