@@ -31,6 +31,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from app import auth, errors, models  # noqa: F401 - models register their tables
     from app.extensions import db, migrate
     from app.services import attachments as _attachments  # noqa: F401 - keeps photo links on every flush
+    from app.services import outbox as _outbox  # noqa: F401 - its session listeners, before any commit
     from app.services import redis_conn
     from app.services import search as _search  # noqa: F401 - the query index listens to searchable_* signals
 

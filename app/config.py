@@ -67,6 +67,10 @@ def from_environment() -> dict:
         "TOKEN_IDLE_SECONDS": _int("TOKEN_IDLE_SECONDS", 30 * 60),
         # Jobs: retry delays in seconds; the number of entries is the number of retries.
         "JOB_RETRY_INTERVALS": [int(s) for s in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300").split(",") if s],
+        # A worker's heartbeat period: a job whose worker died is re-queued ~60 s after its last beat.
+        "JOB_MONITORING_INTERVAL": _int("JOB_MONITORING_INTERVAL", 10),
+        # The outbox sweeper relays a committed job still unsent after this many seconds.
+        "OUTBOX_RELAY_GRACE": _int("OUTBOX_RELAY_GRACE", 10),
         "WECOM_CORP_ID": os.environ.get("WECOM_CORP_ID", "ww_jingan_demo"),
         "WECOM_AGENT_ID": os.environ.get("WECOM_AGENT_ID", "1000002"),
         "WECOM_SECRET": os.environ.get("WECOM_SECRET", "demo-secret"),

@@ -79,7 +79,6 @@ from app.signals import work_item_changed
 
 # --- jobs and messages ------------------------------------------------------------------------------
 from app.jobs import enqueue, job
-from app.services.after_commit import after_commit, delay_after_commit
 from app.services.notify import send_text_message
 from app.wecom.client import WeComError, get_client
 
