@@ -20,6 +20,7 @@ from app.cli_progress import follow_job
 from app.definitions_cli import definitions_cli
 from app.errors import ApiError
 from app.extensions import db
+from app.integrations_cli import integrations_cli
 from app.jobs import QUEUES, make_worker, schedule_due_jobs, sweep_outbox
 from app.models.org import OrgUnit
 from app.places_cli import places_cli
@@ -34,6 +35,7 @@ from app.services.district import seed
 from app.services.redis_conn import get_redis
 from app.services.search import rebuild, reindex_job, sources
 from app.services.toolbox import set_enabled, settings_for
+from app.stats_cli import stats_cli
 from app.wecom.client import WeComError
 from app.wecom.directory import sync_directory_job, sync_directory_or_audit_failure
 from app.wecom.simulator import SimulatorServer, simulator_from_config
@@ -276,6 +278,6 @@ def relink_photos_command():
         click.echo(f"{kind}: {count} photo links")
 
 
-for group in (calendar_cli, work_items_cli, places_cli, definitions_cli):
+for group in (calendar_cli, work_items_cli, places_cli, definitions_cli, stats_cli, integrations_cli):
     toolbox_cli.add_command(group)
 security_cli.register(toolbox_cli)

@@ -225,13 +225,7 @@ def create_poster_batch():
     user = current_user()
     unit = _unit(args["org_unit"])
     _ensure_may_see(user, unit.path, *PLACE_ADMIN_ROLES)
-    batch = PlacePosterBatch(org_unit=unit, org_unit_id=unit.id, format=args["format"], status="queued",
-                             requested_by_id=user.id, total=len(posters.street_places(unit)))
-    db.session.add(batch)
-    db.session.flush()
-    audit.record("place.posters_export", target_type="org_unit", target_id=unit.code,
-                 detail={"batch": batch.id, "format": batch.format})
-    posters.build_poster_batch.delay(batch.id)
+    batch = posters.request_batch(unit, args["format"], user)
     db.session.commit()
     db.session.refresh(batch)
     return jsonify(batch.to_dict()), 202
