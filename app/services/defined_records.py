@@ -271,7 +271,7 @@ def _open_item_for(record: DefinedRecord, rule_code: str) -> WorkItem | None:
     return db.session.execute(stmt).scalar_one_or_none()
 
 
-def apply_rules(record: DefinedRecord, body, actor) -> list[DefinedRecordMatch]:
+def apply_rules(record: DefinedRecord, body, actor, *, now=None) -> list[DefinedRecordMatch]:
     """Evaluate the definition's rules on the record; raise or attach a work item for each match."""
     plain = _masked(_specs(body), record.data)
     labels = _labels(body)
@@ -283,7 +283,7 @@ def apply_rules(record: DefinedRecord, body, actor) -> list[DefinedRecordMatch]:
         rule = parse_rule(raw)
         if rule.code in already:
             continue  # a record raises (or attaches to) an item once per rule
-        match = evaluate(rule, plain, labels=labels, created_at=record.created_at)
+        match = evaluate(rule, plain, labels=labels, created_at=record.created_at, now=now)
         if match is None:
             continue
         item = _open_item_for(record, rule.code)
@@ -500,3 +500,38 @@ def reindex_for_work_item(sender, *, source_type=None, source_id=None, **_ignore
     if current is not None:
         index_record(_Indexed(record, current.body))
 
+
+
+# --- rules that need time to pass ------------------------------------------------------------------------
+
+def deadline_sweep(now=None) -> int:
+    """Evaluate every defined tool's `empty_past_deadline` rules on records that have not matched them yet
+    (a field left empty does not write anything, so only a sweep can notice it); returns how many matched.
+    THE CALLER COMMITS (the job does)."""
+    from app.services.definitions import published
+    from app.registry import current_registry
+
+    matched = 0
+    for code in [t.code for t in current_registry() if t.source == "definition"]:
+        current = published(code)
+        if current is None:
+            continue
+        deadline_rules = [r for r in current.body["rules"] if r.get("kind") == "empty_past_deadline"]
+        if not deadline_rules:
+            continue
+        body = {**current.body, "rules": deadline_rules}
+        names = [r["code"] for r in deadline_rules]
+        done = select(DefinedRecordMatch.record_id).where(DefinedRecordMatch.tool_code == code,
+                                                          DefinedRecordMatch.rule.in_(names))
+        last = 0
+        while True:
+            rows = db.session.execute(select(DefinedRecord).where(
+                DefinedRecord.tool_code == code, DefinedRecord.id > last, DefinedRecord.id.not_in(done))
+                .order_by(DefinedRecord.id).limit(500)).scalars().all()
+            if not rows:
+                break
+            for record in rows:
+                creator = db.session.get(User, record.created_by_id) if record.created_by_id else None
+                matched += len(apply_rules(record, body, creator, now=now))
+            last = rows[-1].id
+    return matched

@@ -491,6 +491,8 @@ def refresh_registry(registry) -> int:
 
 def init_app(app) -> None:
     """Defined tools join the registry: refreshed from the database, at most every DEFINITIONS_REFRESH_SECONDS."""
+    from app.services import definition_jobs  # noqa: F401 - registers the periodic deadline sweep
+
     registry = app.extensions["toolbox"]
     registry.refresher = refresh_registry
     registry.refresh_every = float(app.config.get("DEFINITIONS_REFRESH_SECONDS", 0 if app.testing else 2))
