@@ -508,8 +508,8 @@ def deadline_sweep(now=None) -> int:
     """Evaluate every defined tool's `empty_past_deadline` rules on records that have not matched them yet
     (a field left empty does not write anything, so only a sweep can notice it); returns how many matched.
     THE CALLER COMMITS (the job does)."""
-    from app.services.definitions import published
     from app.registry import current_registry
+    from app.services.definitions import published
 
     matched = 0
     for code in [t.code for t in current_registry() if t.source == "definition"]:
