@@ -15,10 +15,12 @@ THE CALLER COMMITS.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC
 
-from sqlalchemy import cast, func, select
+from sqlalchemy import cast, func, literal, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from app.errors import ApiError
 from app.extensions import db
@@ -354,7 +356,12 @@ _META_SORTS = {"created_at": DefinedRecord.id, "id": DefinedRecord.id, "updated_
 
 
 def field_expression(name: str):
-    """The stored value of a field, as the expression index has it (JSONB on PostgreSQL)."""
+    """The stored value of a field, exactly as the expression index has it: `data -> 'name'` with the name as
+    a literal (a bound key would not match the index in a generic plan). Names are validated identifiers."""
+    if db.engine.dialect.name == "postgresql":
+        if not F.FIELD_NAME.match(name):
+            raise ValueError(f"not a field name: {name!r}")
+        return DefinedRecord.data.op("->", return_type=JSONB)(literal_column(f"'{name}'"))
     return DefinedRecord.data[name]
 
 
@@ -377,13 +384,15 @@ def list_statement(code: str, body, user, filters: Mapping[str, str], sort: str 
     return stmt
 
 
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000  # "1,000+" is what a person needs; beyond it total_exact is false
 
 
 def page_of(statement, page: int, per_page: int, dump) -> dict:
     """One page, and how many match — counted up to COUNT_CAP only: a list over a million records stays as fast
     as its first page (the index walks in sort order), and "10,000+" is what a person needs to know."""
-    capped = statement.order_by(None).with_only_columns(DefinedRecord.id).limit(COUNT_CAP + 1).subquery()
+    # Keeps the page's ORDER BY: the planner then walks the same index in order and stops at the cap, where
+    # an unordered count would read every matching index entry first (a bitmap scan of 300,000 rows).
+    capped = statement.with_only_columns(DefinedRecord.id).limit(COUNT_CAP + 1).subquery()
     total = db.session.execute(select(func.count()).select_from(capped)).scalar_one()
     rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).scalars().all()
     exact = total <= COUNT_CAP
@@ -402,10 +411,7 @@ def _typed(spec, raw: str):
 
 def _equals(name: str, value):
     if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import JSONB
-
-        return field_expression(name) == cast(value, JSONB) if not isinstance(value, str) else \
-            field_expression(name) == _jsonb_text(value)
+        return field_expression(name) == _jsonb_value(value)
     expr = DefinedRecord.data[name]
     if isinstance(value, bool):
         return expr.as_boolean() == value
@@ -414,12 +420,7 @@ def _equals(name: str, value):
     return expr.as_string() == value
 
 
-def _jsonb_text(value: str):
-    import json
-
-    from sqlalchemy import literal
-    from sqlalchemy.dialects.postgresql import JSONB
-
+def _jsonb_value(value):
     return cast(literal(json.dumps(value, ensure_ascii=False)), JSONB)
 
 
