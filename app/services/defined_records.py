@@ -362,7 +362,7 @@ def field_expression(name: str):
         if not F.FIELD_NAME.match(name):
             raise ValueError(f"not a field name: {name!r}")
         return DefinedRecord.data.op("->", return_type=JSONB)(literal_column(f"'{name}'"))
-    return DefinedRecord.data[name]
+    return func.json_extract(DefinedRecord.data, f"$.{name}")  # SQLite: numbers compare as numbers
 
 
 def list_statement(code: str, body, user, filters: Mapping[str, str], sort: str | None = None):
@@ -412,12 +412,7 @@ def _typed(spec, raw: str):
 def _equals(name: str, value):
     if db.engine.dialect.name == "postgresql":
         return field_expression(name) == _jsonb_value(value)
-    expr = DefinedRecord.data[name]
-    if isinstance(value, bool):
-        return expr.as_boolean() == value
-    if isinstance(value, int | float):
-        return expr.as_float() == value
-    return expr.as_string() == value
+    return field_expression(name) == (int(value) if isinstance(value, bool) else value)
 
 
 def _jsonb_value(value):
