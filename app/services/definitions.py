@@ -474,7 +474,7 @@ def refresh_registry(registry) -> int:
                      if registry.get(code) is None or registry.get(code).manifest.version != str(version)]
             bodies = dict(conn.execute(select(ToolDefinitionVersion.code, ToolDefinitionVersion.body).where(
                 tuple_(ToolDefinitionVersion.code, ToolDefinitionVersion.version).in_(
-                    [(c, wanted[c]) for c in stale])))) if stale else {}
+                    [(c, wanted[c]) for c in stale]))).all()) if stale else {}
     except SQLAlchemyError:
         log.debug("tool definitions not readable yet", exc_info=True)
         return 0

@@ -100,3 +100,21 @@ def test_every_engine_route_is_behind_the_tool_access_rule_and_the_per_unit_swit
     r = client.get("/api/v1/tools/no_such_tool/records", headers=auth.headers("ja02g01-worker"))
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "tool_not_found"
     assert client.get("/api/v1/tools/bike_patrol/records").status_code == 401
+
+
+def test_another_host_sees_a_published_definition_and_its_new_version(app, make_app, district, auth, bikes):
+    """Two app processes on one database: what one publishes, the other's registry picks up from the rows."""
+    admin = auth.headers("ja-admin")
+    other = make_app(DEFINITIONS_REFRESH_SECONDS=0).test_client()
+    worker = auth.headers("ja01g01-worker")
+    assert "bike_patrol" not in {t["code"] for t in other.get("/api/v1/toolbox", headers=worker).get_json()["items"]}
+    client = app.test_client()
+    client.post("/api/v1/admin/tool-definitions", headers=admin, json=bikes)
+    publish(client, admin, "bike_patrol")
+    tools = {t["code"]: t for t in other.get("/api/v1/toolbox", headers=worker).get_json()["items"]}
+    assert tools["bike_patrol"]["version"] == "1" and tools["bike_patrol"]["source"] == "definition"
+    assert other.get("/api/v1/tools/bike_patrol/schema", headers=worker).get_json()["version"] == 1
+    client.put("/api/v1/admin/tool-definitions/bike_patrol", headers=admin, json={**bikes, "name": "单车巡查"})
+    publish(client, admin, "bike_patrol")
+    tools = {t["code"]: t for t in other.get("/api/v1/toolbox", headers=worker).get_json()["items"]}
+    assert (tools["bike_patrol"]["version"], tools["bike_patrol"]["name"]) == ("2", "单车巡查")
