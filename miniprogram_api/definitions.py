@@ -241,7 +241,7 @@ def tool_schema():
 
 @engine.get("/records")
 @doc("Records of a defined tool in my scope (?<field>=value filters on filterable fields, ?sort=-field, paging; "
-     "total is exact up to 10,000, beyond that total_exact is false)",
+     "total is exact up to 1,000; beyond that it is the planner's estimate and total_exact is false)",
      tags=("defined_tools",), response=RecordPage, errors=(404,))
 def list_records():
     """Newest first unless ?sort= names a filterable field (or created_at), `-` for descending."""

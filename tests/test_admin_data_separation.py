@@ -37,6 +37,9 @@ DUTIES = {
     "citizen_report.list_api_keys": {"ja-admin"},
     "api_v1.list_users": {"ja-secadmin"},
     "api_v1.read_audit_log": {"ja-auditor"},
+    # tool definitions (issue 15) are the system admin's configuration, not business data
+    "api_v1.list_definitions": {"ja-admin"}, "api_v1.get_definition": {"ja-admin"},
+    "api_v1.export_definition": {"ja-admin"},
     "console.home": EVERYONE,
 }
 # The admin console: each page is the duty of the one role it declares (app.console.page).
@@ -127,8 +130,24 @@ def seed_business_data(app, client, auth, district) -> dict:
     ids["ident"] = ids["site_id"]
     ids["attachment_id"] = inspection["photo_ids"][0]
     ids["batch_id"] = _poster_batch(app)
+    ids["tool_code"], ids["record_id"] = _defined_tool_record(client, auth, worker)
     run_jobs(app, "media")
     return ids
+
+
+def _defined_tool_record(client, auth, worker) -> tuple[str, int]:
+    """A tool defined without code (issue 15) and one record of it, with a photo and personal data."""
+    from tests.definitions.conftest import BIKES
+
+    admin = auth.headers("ja-admin")
+    body = {**BIKES, "fields": [*BIKES["fields"], {"name": "who", "label": "举报人电话", "type": "phone"}]}
+    _ok(client.post("/api/v1/admin/tool-definitions", headers=admin, json=body))
+    _ok(client.post("/api/v1/admin/tool-definitions/bike_patrol/publish", headers=admin), 200)
+    spot = _ok(client.post("/api/v1/places", headers=auth.headers("ja01-operator"),
+                           json={"name": "停放点", "kind": "bike_spot", "org_unit": "JA01G01"}))["code"]
+    record = _ok(client.post("/api/v1/tools/bike_patrol/records", headers=worker, json={"values": {
+        "spot": spot, "count": 40, "note": MARKER, "who": "13900001111", "photos": [_photo(client, worker)]}}))
+    return "bike_patrol", record["id"]
 
 
 def _poster_batch(app) -> int:

@@ -15,10 +15,12 @@ THE CALLER COMMITS.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC
 
-from sqlalchemy import cast, func, select
+from sqlalchemy import cast, func, literal, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from app.errors import ApiError
 from app.extensions import db
@@ -271,7 +273,7 @@ def _open_item_for(record: DefinedRecord, rule_code: str) -> WorkItem | None:
     return db.session.execute(stmt).scalar_one_or_none()
 
 
-def apply_rules(record: DefinedRecord, body, actor) -> list[DefinedRecordMatch]:
+def apply_rules(record: DefinedRecord, body, actor, *, now=None) -> list[DefinedRecordMatch]:
     """Evaluate the definition's rules on the record; raise or attach a work item for each match."""
     plain = _masked(_specs(body), record.data)
     labels = _labels(body)
@@ -283,7 +285,7 @@ def apply_rules(record: DefinedRecord, body, actor) -> list[DefinedRecordMatch]:
         rule = parse_rule(raw)
         if rule.code in already:
             continue  # a record raises (or attaches to) an item once per rule
-        match = evaluate(rule, plain, labels=labels, created_at=record.created_at)
+        match = evaluate(rule, plain, labels=labels, created_at=record.created_at, now=now)
         if match is None:
             continue
         item = _open_item_for(record, rule.code)
@@ -354,8 +356,13 @@ _META_SORTS = {"created_at": DefinedRecord.id, "id": DefinedRecord.id, "updated_
 
 
 def field_expression(name: str):
-    """The stored value of a field, as the expression index has it (JSONB on PostgreSQL)."""
-    return DefinedRecord.data[name]
+    """The stored value of a field, exactly as the expression index has it: `data -> 'name'` with the name as
+    a literal (a bound key would not match the index in a generic plan). Names are validated identifiers."""
+    if db.engine.dialect.name == "postgresql":
+        if not F.FIELD_NAME.match(name):
+            raise ValueError(f"not a field name: {name!r}")
+        return DefinedRecord.data.op("->", return_type=JSONB)(literal_column(f"'{name}'"))
+    return func.json_extract(DefinedRecord.data, f"$.{name}")  # SQLite: numbers compare as numbers
 
 
 def list_statement(code: str, body, user, filters: Mapping[str, str], sort: str | None = None):
@@ -377,19 +384,34 @@ def list_statement(code: str, body, user, filters: Mapping[str, str], sort: str 
     return stmt
 
 
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000  # up to here the total is counted; beyond it, the planner's estimate (total_exact false)
 
 
 def page_of(statement, page: int, per_page: int, dump) -> dict:
-    """One page, and how many match — counted up to COUNT_CAP only: a list over a million records stays as fast
-    as its first page (the index walks in sort order), and "10,000+" is what a person needs to know."""
-    capped = statement.order_by(None).with_only_columns(DefinedRecord.id).limit(COUNT_CAP + 1).subquery()
-    total = db.session.execute(select(func.count()).select_from(capped)).scalar_one()
+    """One page, and how many match. The page walks an index in sort order and stops after per_page rows; an exact
+    count of a large match would read all of it, so on PostgreSQL the planner's estimate (from the expression
+    statistics made at publish) decides: a small match is counted exactly, a large one is reported as estimated
+    ("约 1.4 万条" is what a person needs)."""
     rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).scalars().all()
-    exact = total <= COUNT_CAP
-    total = min(total, COUNT_CAP)
+    matching = statement.order_by(None).with_only_columns(DefinedRecord.id)
+    estimate = _estimated_rows(matching)
+    if estimate is not None and estimate > COUNT_CAP:
+        total, exact = estimate, False
+    else:
+        capped = matching.limit(COUNT_CAP + 1).subquery()
+        total = db.session.execute(select(func.count()).select_from(capped)).scalar_one()
+        exact = total <= COUNT_CAP
+    total = max(total, (page - 1) * per_page + len(rows))
     return {"items": [dump(r) for r in rows], "page": page, "per_page": per_page, "total": total,
             "total_exact": exact, "pages": (total + per_page - 1) // per_page}
+
+
+def _estimated_rows(statement) -> int | None:
+    if db.engine.dialect.name != "postgresql":
+        return None
+    compiled = statement.compile(dialect=db.engine.dialect)
+    plan = db.session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def _typed(spec, raw: str):
@@ -402,24 +424,11 @@ def _typed(spec, raw: str):
 
 def _equals(name: str, value):
     if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import JSONB
-
-        return field_expression(name) == cast(value, JSONB) if not isinstance(value, str) else \
-            field_expression(name) == _jsonb_text(value)
-    expr = DefinedRecord.data[name]
-    if isinstance(value, bool):
-        return expr.as_boolean() == value
-    if isinstance(value, int | float):
-        return expr.as_float() == value
-    return expr.as_string() == value
+        return field_expression(name) == _jsonb_value(value)
+    return field_expression(name) == (int(value) if isinstance(value, bool) else value)
 
 
-def _jsonb_text(value: str):
-    import json
-
-    from sqlalchemy import literal
-    from sqlalchemy.dialects.postgresql import JSONB
-
+def _jsonb_value(value):
     return cast(literal(json.dumps(value, ensure_ascii=False)), JSONB)
 
 
@@ -500,3 +509,38 @@ def reindex_for_work_item(sender, *, source_type=None, source_id=None, **_ignore
     if current is not None:
         index_record(_Indexed(record, current.body))
 
+
+
+# --- rules that need time to pass ------------------------------------------------------------------------
+
+def deadline_sweep(now=None) -> int:
+    """Evaluate every defined tool's `empty_past_deadline` rules on records that have not matched them yet
+    (a field left empty does not write anything, so only a sweep can notice it); returns how many matched.
+    THE CALLER COMMITS (the job does)."""
+    from app.registry import current_registry
+    from app.services.definitions import published
+
+    matched = 0
+    for code in [t.code for t in current_registry() if t.source == "definition"]:
+        current = published(code)
+        if current is None:
+            continue
+        deadline_rules = [r for r in current.body["rules"] if r.get("kind") == "empty_past_deadline"]
+        if not deadline_rules:
+            continue
+        body = {**current.body, "rules": deadline_rules}
+        names = [r["code"] for r in deadline_rules]
+        done = select(DefinedRecordMatch.record_id).where(DefinedRecordMatch.tool_code == code,
+                                                          DefinedRecordMatch.rule.in_(names))
+        last = 0
+        while True:
+            rows = db.session.execute(select(DefinedRecord).where(
+                DefinedRecord.tool_code == code, DefinedRecord.id > last, DefinedRecord.id.not_in(done))
+                .order_by(DefinedRecord.id).limit(500)).scalars().all()
+            if not rows:
+                break
+            for record in rows:
+                creator = db.session.get(User, record.created_by_id) if record.created_by_id else None
+                matched += len(apply_rules(record, body, creator, now=now))
+            last = rows[-1].id
+    return matched

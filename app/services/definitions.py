@@ -409,8 +409,8 @@ def _ensure_tool_fits(body: Mapping) -> None:
 
 # --- indexes -------------------------------------------------------------------------------------------
 
-def index_name(code: str, field: str) -> str:
-    return f"ixd_{code}_{field}"[:63]
+def index_name(code: str, field: str, prefix: str = "ixd") -> str:
+    return f"{prefix}_{code}_{field}"[:63]
 
 
 def ensure_indexes(code: str, body: Mapping) -> list[str]:
@@ -418,6 +418,7 @@ def ensure_indexes(code: str, body: Mapping) -> list[str]:
     to the tool's records, with the id for the newest-first sort. Names and codes are validated identifiers."""
     if db.engine.dialect.name != "postgresql":
         return []
+    expression_statistics = db.session.execute(text("SHOW server_version_num")).scalar_one() >= "140000"
     made = []
     for spec in body["fields"]:
         if not spec.get("filterable"):
@@ -427,6 +428,11 @@ def ensure_indexes(code: str, body: Mapping) -> list[str]:
             f"CREATE INDEX IF NOT EXISTS {name} ON defined_record ((data -> '{spec['name']}'), id) "
             f"WHERE tool_code = '{code}'"))
         made.append(name)
+        if expression_statistics:
+            # Without them the planner guesses 0.5% for `data -> 'f' = v` (a partial index gathers no statistics
+            # of its expression) and sorts a bitmap scan of every match instead of walking the index in order.
+            db.session.execute(text(f"CREATE STATISTICS IF NOT EXISTS {index_name(code, spec['name'], 'ixs')} "
+                                    f"ON (data -> '{spec['name']}') FROM defined_record"))
     return made
 
 
@@ -468,7 +474,7 @@ def refresh_registry(registry) -> int:
                      if registry.get(code) is None or registry.get(code).manifest.version != str(version)]
             bodies = dict(conn.execute(select(ToolDefinitionVersion.code, ToolDefinitionVersion.body).where(
                 tuple_(ToolDefinitionVersion.code, ToolDefinitionVersion.version).in_(
-                    [(c, wanted[c]) for c in stale])))) if stale else {}
+                    [(c, wanted[c]) for c in stale]))).all()) if stale else {}
     except SQLAlchemyError:
         log.debug("tool definitions not readable yet", exc_info=True)
         return 0
@@ -491,6 +497,8 @@ def refresh_registry(registry) -> int:
 
 def init_app(app) -> None:
     """Defined tools join the registry: refreshed from the database, at most every DEFINITIONS_REFRESH_SECONDS."""
+    from app.services import definition_jobs  # noqa: F401 - registers the periodic deadline sweep
+
     registry = app.extensions["toolbox"]
     registry.refresher = refresh_registry
     registry.refresh_every = float(app.config.get("DEFINITIONS_REFRESH_SECONDS", 0 if app.testing else 2))

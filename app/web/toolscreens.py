@@ -103,7 +103,15 @@ _cache: dict[str, ToolScreens | None] = {}
 def screens_for(tool) -> ToolScreens | None:
     """The tool's screens: its package's `workbench` module for a code tool.
 
-    Issue 15 plugs tools defined without code in here (screens built from their definition)."""
+    A tool defined without code gets screens built from its published definition (app/web/defined_screens.py),
+    cached per version."""
+    if tool.source == "definition":
+        key = f"{tool.code}@{tool.manifest.version}"
+        if key not in _cache:
+            from app.web.defined_screens import defined_screens
+
+            _cache[key] = defined_screens(tool)
+        return _cache[key]
     if tool.code in _cache:
         return _cache[tool.code]
     found = None

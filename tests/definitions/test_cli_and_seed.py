@@ -44,3 +44,19 @@ def test_export_and_import_round_trip(app, runner, district, tmp_path):
     broken.write_text("code: x\nfields: 3\n", encoding="utf-8")
     result = runner.invoke(args=["toolbox", "definitions", "import", str(broken)])
     assert result.exit_code != 0 and "definition_invalid" in result.output
+
+
+def test_a_defined_tool_is_a_reindex_source(app, runner, client, district, auth, bikes):
+    from tests.definitions.conftest import publish
+
+    admin, worker = auth.headers("ja-admin"), auth.headers("ja01g01-worker")
+    client.post("/api/v1/admin/tool-definitions", headers=admin, json=bikes)
+    publish(client, admin, "bike_patrol")
+    spot = client.post("/api/v1/places", headers=auth.headers("ja01-operator"),
+                       json={"name": "停放点", "kind": "bike_spot", "org_unit": "JA01G01"}).get_json()["code"]
+    client.post("/api/v1/tools/bike_patrol/records", headers=worker,
+                json={"values": {"spot": spot, "count": 3, "note": "重新索引的记录"}})
+    result = runner.invoke(args=["toolbox", "reindex", "--tool", "bike_patrol", "--inline"])
+    assert result.exit_code == 0, result.output
+    hits = client.get("/api/v1/query", headers=worker, query_string={"q": "重新索引"}).get_json()["items"]
+    assert [h["tool"] for h in hits] == ["bike_patrol"]

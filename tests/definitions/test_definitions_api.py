@@ -77,3 +77,44 @@ def test_definitions_are_checked_and_admin_only(client, district, auth, bikes):
     assert client.post("/api/v1/admin/tool-definitions", headers=admin, json=taken).status_code == 409
     assert client.get("/api/v1/admin/tool-definitions/nope", headers=admin).status_code == 404
     assert client.get("/api/v1/tools/bike_patrol/schema", headers=auth.headers("ja01g01-worker")).status_code == 404
+
+
+ENGINE_ROUTES = [("GET", "/schema"), ("GET", "/records"), ("POST", "/records"), ("GET", "/records/1"),
+                 ("PATCH", "/records/1"), ("GET", "/records/1/personal")]
+
+
+def test_every_engine_route_is_behind_the_tool_access_rule_and_the_per_unit_switch(app, client, district, auth,
+                                                                                    bikes, runner):
+    admin = auth.headers("ja-admin")
+    client.post("/api/v1/admin/tool-definitions", headers=admin, json=bikes)
+    publish(client, admin, "bike_patrol")
+    assert runner.invoke(args=["toolbox", "tools", "disable", "bike_patrol", "--unit", "JA01"]).exit_code == 0
+    for userid in ("ja01g01-worker", "ja-auditor"):                 # switched off for JA01; a role it does not admit
+        headers = auth.headers(userid)
+        for method, path in ENGINE_ROUTES:
+            r = client.open(f"/api/v1/tools/bike_patrol{path}", method=method, headers=headers, json={})
+            assert (r.status_code, r.get_json()["error"]["code"]) == (403, "tool_not_available"), (userid, path)
+    assert "bike_patrol" not in {t["code"] for t in client.get("/api/v1/toolbox",
+                                                               headers=auth.headers("ja01g01-worker")).get_json()["items"]}
+    assert client.get("/api/v1/tools/bike_patrol/schema", headers=auth.headers("ja02g01-worker")).status_code == 200
+    r = client.get("/api/v1/tools/no_such_tool/records", headers=auth.headers("ja02g01-worker"))
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "tool_not_found"
+    assert client.get("/api/v1/tools/bike_patrol/records").status_code == 401
+
+
+def test_another_host_sees_a_published_definition_and_its_new_version(app, make_app, district, auth, bikes):
+    """Two app processes on one database: what one publishes, the other's registry picks up from the rows."""
+    admin = auth.headers("ja-admin")
+    other = make_app(DEFINITIONS_REFRESH_SECONDS=0).test_client()
+    worker = auth.headers("ja01g01-worker")
+    assert "bike_patrol" not in {t["code"] for t in other.get("/api/v1/toolbox", headers=worker).get_json()["items"]}
+    client = app.test_client()
+    client.post("/api/v1/admin/tool-definitions", headers=admin, json=bikes)
+    publish(client, admin, "bike_patrol")
+    tools = {t["code"]: t for t in other.get("/api/v1/toolbox", headers=worker).get_json()["items"]}
+    assert tools["bike_patrol"]["version"] == "1" and tools["bike_patrol"]["source"] == "definition"
+    assert other.get("/api/v1/tools/bike_patrol/schema", headers=worker).get_json()["version"] == 1
+    client.put("/api/v1/admin/tool-definitions/bike_patrol", headers=admin, json={**bikes, "name": "单车巡查"})
+    publish(client, admin, "bike_patrol")
+    tools = {t["code"]: t for t in other.get("/api/v1/toolbox", headers=worker).get_json()["items"]}
+    assert (tools["bike_patrol"]["version"], tools["bike_patrol"]["name"]) == ("2", "单车巡查")

@@ -134,3 +134,32 @@ def test_filters_and_sort(client, rental):
     assert r.get_json()["total"] == 1
     r = client.get("/api/v1/tools/rental_check/records", headers=rental, query_string={"area": "5"})
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_filter"
+
+
+def test_a_field_left_empty_past_its_deadline_raises_an_item_in_the_sweep(app, client, district, auth):
+    from datetime import UTC, datetime, timedelta
+
+    from app.services.definition_jobs import sweep_deadline_rules
+
+    admin = auth.headers("ja-admin")
+    tool = {"code": "fix_follow", "name": "整改跟踪", "fields": [
+        {"name": "what", "label": "问题", "type": "text", "required": True},
+        {"name": "fixed_on", "label": "整改完成日期", "type": "date"}],
+        "categories": [{"code": "late", "name": "逾期未整改", "route_to": "street", "limit": "3 working days"}],
+        "rules": [{"code": "late", "kind": "empty_past_deadline", "field": "fixed_on", "days": 3,
+                   "category": "late"}]}
+    assert client.post("/api/v1/admin/tool-definitions", headers=admin, json=tool).status_code == 201
+    publish(client, admin, "fix_follow")
+    worker = auth.headers("ja01g01-worker")
+    rid = client.post("/api/v1/tools/fix_follow/records", headers=worker,
+                      json={"values": {"what": "围挡破损"}}).get_json()["id"]
+    with app.app_context():
+        assert sweep_deadline_rules() == 0
+        from app.extensions import db
+        from app.models.definitions import DefinedRecord
+        db.session.get(DefinedRecord, rid).created_at = datetime.now(UTC) - timedelta(days=4)
+        db.session.commit()
+        assert sweep_deadline_rules() == 1
+        assert sweep_deadline_rules() == 0                            # once per rule
+    got = client.get(f"/api/v1/tools/fix_follow/records/{rid}", headers=worker).get_json()
+    assert got["work_items"][0]["explanation"] == "整改完成日期创建3天后仍未填写"
