@@ -23,7 +23,7 @@ from app.models.workitem import WorkItem, WorkItemEvent
 from app.services.assessment.facts import FactMaker
 from app.services.assessment.indicators import MEASURE_ANCHOR
 
-_DIRTY, _BUSY = "stats_dirty_items", "stats_busy"
+_DIRTY, _NEW, _BUSY = "stats_dirty_items", "stats_new_items", "stats_busy"
 KEY_COLUMNS = ("day", "l1", "l2", "tool", "category")
 
 
@@ -99,6 +99,7 @@ def _collect(session, flush_context, instances):
     if session.info.get(_BUSY):
         return
     dirty = session.info.setdefault(_DIRTY, set())
+    session.info.setdefault(_NEW, set()).update(o for o in session.new if isinstance(o, WorkItem))
     for obj in (*session.new, *session.dirty):
         if isinstance(obj, WorkItem):
             dirty.add(obj)
@@ -111,11 +112,14 @@ def _keep_current(session):
     if session.info.get(_BUSY):
         return
     session.flush()
-    items = session.info.pop(_DIRTY, None)
+    items, new = session.info.pop(_DIRTY, None), session.info.pop(_NEW, None)
     if not items:
         return
     session.info[_BUSY] = True
     try:
+        if new:
+            from app.services.assessment.repeats import link_repeats
+            link_repeats(session, sorted((i for i in new if i in session), key=lambda i: i.id or 0))
         refresh_items(session, [i for i in items if i in session])
     finally:
         session.info.pop(_BUSY, None)
@@ -124,6 +128,7 @@ def _keep_current(session):
 @event.listens_for(Session, "after_rollback")
 def _forget(session):
     session.info.pop(_DIRTY, None)
+    session.info.pop(_NEW, None)
 
 
 # --- the rebuild ----------------------------------------------------------------------------------
