@@ -126,7 +126,7 @@ def unit_from(code: str | None, roots: list[str]) -> OrgUnit | None:
     return unit
 
 
-def _filters(table, roots: list[str], unit: OrgUnit | None, args) -> list:
+def fact_filters(table, roots: list[str], unit: OrgUnit | None, args) -> list:
     clauses = [_scope_clause(table, roots)]
     if unit is not None:
         clauses.append(_path_clause(table, unit.path))
@@ -181,7 +181,7 @@ def indicators(user, args) -> dict:
     key = _key_column(group)
     stmt = (select(key, *(func.sum(getattr(StatsDaily, m)) for m in MEASURE_COLUMNS))
             .where(StatsDaily.day >= period.first, StatsDaily.day <= period.last,
-                   *_filters(StatsDaily, roots, unit, args))
+                   *fact_filters(StatsDaily, roots, unit, args))
             .group_by(key))
     sums = {row[0]: dict(zip(MEASURE_COLUMNS, row[1:], strict=True)) for row in db.session.execute(stmt)}
     minimum = config["ASSESSMENT_MIN_SAMPLE"]
@@ -225,5 +225,5 @@ def drill_down_statement(user, args):
     day = getattr(StatsItem, f"{MEASURE_ANCHOR[measure]}_day")
     return (select(WorkItem).join(StatsItem, StatsItem.work_item_id == WorkItem.id)
             .where(getattr(StatsItem, measure) > 0, day >= period.first, day <= period.last,
-                   *_filters(StatsItem, roots, unit, args))
+                   *fact_filters(StatsItem, roots, unit, args))
             .order_by(WorkItem.id))
