@@ -34,6 +34,11 @@ def _year_before(day: date) -> date:
         return day.replace(year=day.year - 1, day=28)
 
 
+def _year_after(day: date) -> date:
+    return day.replace(year=day.year + 1, day=28) if (day.month, day.day) == (2, 29) else day.replace(
+        year=day.year + 1)
+
+
 def _daily_sums(period: Period, filters: list) -> dict[date, dict]:
     stmt = (select(StatsDaily.day, *(func.sum(getattr(StatsDaily, m)) for m in MEASURE_COLUMNS))
             .where(StatsDaily.day >= period.first, StatsDaily.day <= period.last, *filters)
@@ -72,9 +77,7 @@ def trends(user, args) -> dict:
     now = _series(_daily_sums(period, filters), period, interval)
     before = Period(_year_before(period.first), _year_before(period.last))
     # A year before, filed under this year's bucket names (week numbers line up within a day or two).
-    shift = (lambda d: d.replace(year=d.year + 1) if not (d.month == 2 and d.day == 29) else d.replace(
-        year=d.year + 1, day=28))
-    then = _series(_daily_sums(before, filters), before, interval, shift)
+    then = _series(_daily_sums(before, filters), before, interval, _year_after)
     points = [{"period": key, **_point(now[key]), "year_before": _point(then.get(key) or dict.fromkeys(
         MEASURE_COLUMNS, 0))} for key in sorted(now)]
     return {"interval": interval, "period": period.to_dict(), "year_before": before.to_dict(), "points": points}
