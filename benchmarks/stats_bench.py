@@ -49,7 +49,7 @@ SELECT 'B-' || g, 'citizen_report', 'report', g::text, 'cat' || (g % 12), 'ç±»åˆ
     u.id, u.path, u.parent_id, u.parent_path, 1, 5, 0, t + interval '7 days', g % 37 = 0, false,
     CASE WHEN g % 10 < 8 THEN t + (g % 9) * interval '1 day' END, t, 1, t, t
 FROM generate_series(1, :n) AS g
-CROSS JOIN LATERAL (SELECT now() - ((g * 7919) % (400 * 24)) * interval '1 hour' AS t) AS tt
+CROSS JOIN LATERAL (SELECT now() - ((g::bigint * 7919) % (400 * 24)) * interval '1 hour' AS t) AS tt
 JOIN bench_units u ON u.k = g % (SELECT count(*) FROM bench_units)
 """
 
