@@ -9,8 +9,6 @@ from openpyxl import load_workbook
 
 from app.services.assessment.indicators import INDICATORS
 from tests.citizen_support import run_jobs
-from tests.web.conftest import demo  # noqa: F401 - the demo district fixture
-
 
 
 def test_done_when_on_the_demo_district(app, client, auth, demo, media_root):
@@ -37,16 +35,26 @@ def test_done_when_on_the_demo_district(app, client, auth, demo, media_root):
                 **period}).get_json()
             assert page["total"] == expected, (code, part)
     # An export of the work items opens in openpyxl, with Chinese headers and masked phone numbers.
-    created = client.post("/api/v1/exports", json={"source": "work_items"}, headers=headers)
-    assert created.status_code == 202
+    rows, done = _export(app, client, headers, "work_items")
+    assert rows[0][0] == "工单编号" and "报告人电话" in rows[0] and len(rows) - 1 == done > 0
+    assert all(_masked(r[rows[0].index("报告人电话")]) for r in rows[1:])
+    # The demo's citizens left their phones on their reports (the work item keeps none): masked there too.
+    rows, _ = _export(app, client, headers, "citizen_report.reports")
+    phones = [r[rows[0].index("手机号")] for r in rows[1:]]
+    assert rows[0][0] == "所属单位" and phones and all(p and _masked(p) for p in phones)
+
+
+def _masked(phone) -> bool:
+    return phone is None or re.fullmatch(r"\d{3}\*+\d{4}", phone) is not None
+
+
+def _export(app, client, headers, source):
+    created = client.post("/api/v1/exports", json={"source": source}, headers=headers)
+    assert created.status_code == 202, created.get_json()
     run_jobs(app, "default")
     status = client.get(f"/api/v1/exports/{created.get_json()['id']}", headers=headers).get_json()
-    assert status["status"] == "finished"
+    assert status["status"] == "finished", status
     response = client.get(status["file_url"], headers=headers)
     data = response.data
     response.close()
-    rows = list(load_workbook(io.BytesIO(data)).worksheets[0].iter_rows(values_only=True))
-    assert rows[0][0] == "工单编号" and "报告人电话" in rows[0]
-    phones = [r[rows[0].index("报告人电话")] for r in rows[1:] if r[rows[0].index("报告人电话")]]
-    assert phones and all(re.fullmatch(r"\d{3}\*+\d{4}", p) for p in phones)
-    assert len(rows) - 1 == status["done"] > 0
+    return list(load_workbook(io.BytesIO(data)).worksheets[0].iter_rows(values_only=True)), status["done"]

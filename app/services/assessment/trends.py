@@ -10,10 +10,10 @@ from sqlalchemy import case, func, select
 
 from app.errors import ApiError
 from app.extensions import db
-from app.models.stats import MEASURE_COLUMNS, StatsDaily, StatsItem
+from app.models.stats import MEASURE_COLUMNS, StatsItem
 from app.models.workitem import WorkItem
 from app.services.assessment.indicators import INDICATORS, value_of
-from app.services.assessment.query import Period, fact_filters, period_from, scope_roots, unit_from
+from app.services.assessment.query import Period, daily_table, fact_filters, period_from, scope_roots, unit_from
 
 INTERVALS = ("month", "week")
 HOTSPOT_GROUPS = ("grid", "category", "place", "street")
@@ -39,10 +39,10 @@ def _year_after(day: date) -> date:
         year=day.year + 1)
 
 
-def _daily_sums(period: Period, filters: list) -> dict[date, dict]:
-    stmt = (select(StatsDaily.day, *(func.sum(getattr(StatsDaily, m)) for m in MEASURE_COLUMNS))
-            .where(StatsDaily.day >= period.first, StatsDaily.day <= period.last, *filters)
-            .group_by(StatsDaily.day))
+def _daily_sums(table, period: Period, filters: list) -> dict[date, dict]:
+    stmt = (select(table.day, *(func.sum(getattr(table, m)) for m in MEASURE_COLUMNS))
+            .where(table.day >= period.first, table.day <= period.last, *filters)
+            .group_by(table.day))
     return {row[0]: dict(zip(MEASURE_COLUMNS, row[1:], strict=True)) for row in db.session.execute(stmt)}
 
 
@@ -73,11 +73,12 @@ def trends(user, args) -> dict:
     period = period_from(args)
     roots = scope_roots(user)
     unit = unit_from(args.get("unit"), roots)
-    filters = fact_filters(StatsDaily, roots, unit, args)
-    now = _series(_daily_sums(period, filters), period, interval)
+    table = daily_table(args)
+    filters = fact_filters(table, roots, unit, args)
+    now = _series(_daily_sums(table, period, filters), period, interval)
     before = Period(_year_before(period.first), _year_before(period.last))
     # A year before, filed under this year's bucket names (week numbers line up within a day or two).
-    then = _series(_daily_sums(before, filters), before, interval, _year_after)
+    then = _series(_daily_sums(table, before, filters), before, interval, _year_after)
     points = [{"period": key, **_point(now[key]), "year_before": _point(then.get(key) or dict.fromkeys(
         MEASURE_COLUMNS, 0))} for key in sorted(now)]
     return {"interval": interval, "period": period.to_dict(), "year_before": before.to_dict(), "points": points}
