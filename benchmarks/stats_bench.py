@@ -130,6 +130,9 @@ def main() -> None:
     app = create_app({"REDIS_URL": None, "TOKEN_IDLE_SECONDS": 24 * 3600})
     if not args.keep:
         fill(app, args.items)
+    else:
+        with app.app_context():
+            db.create_all()  # tables added since the data was filled
     with app.app_context():
         started = time.perf_counter()
         rows = sum_daily(db.session)
