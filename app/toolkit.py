@@ -82,6 +82,9 @@ from app.signals import work_item_changed
 # --- sensors: rules over readings other systems send (issue 19) ------------------------------------
 from app.services.integrations.sensors import ThresholdRule, sensor_rule
 
+# --- exports: a tool's lists in 一键导出 (app/services/exports/sources.py) ---------------------------
+from app.services.exports import ExportColumn, ExportSource, QueryExportSource, register_export_source
+
 # --- jobs and messages ------------------------------------------------------------------------------
 from app.jobs import enqueue, job
 from app.services.notify import send_text_message

@@ -74,3 +74,46 @@ def stats_definitions():
     current_user()
     return jsonify({"indicators": [i.to_dict() for i in (*INDICATORS.values(), SCORE)],
                     "presets": {p.code: {"name": p.name, "weights": p.weights} for p in SCORE_PRESETS.values()}})
+
+
+class TrendQuery(IndicatorQuery):
+    interval = fields.String(metadata={"description": "month (default) | week"})
+
+
+class TrendOut(Schema):
+    interval = fields.String()
+    period, year_before = fields.Dict(), fields.Dict()
+    points = fields.List(fields.Dict(), metadata={
+        "description": "[{period, received, closed, <indicator>: {value, numerator, denominator}, year_before: {…}}]"})
+
+
+@bp.get("/stats/trends")
+@doc("Monthly or weekly series of volume and key indicators, beside the same period a year before",
+     tags=("stats",), query=TrendQuery, response=TrendOut, errors=(403, 422))
+def stats_trends():
+    """Same scope and period rules as the indicators."""
+    from app.services.assessment.trends import trends
+
+    return jsonify(trends(current_user(), request.args))
+
+
+class HotspotQuery(IndicatorQuery):
+    by = fields.String(metadata={"description": "grid (default) | street | category | place"})
+    limit = fields.Integer(metadata={"description": "1..50, default 10"})
+
+
+class HotspotOut(Schema):
+    by = fields.String()
+    period = fields.Dict()
+    by_volume = fields.List(fields.Dict(), metadata={"description": "[{key, name, volume, overdue, overdue_share}]"})
+    by_overdue_share = fields.List(fields.Dict())
+
+
+@bp.get("/stats/hotspots")
+@doc("Top grids, streets, categories or places by volume and by overdue share (热点)", tags=("stats",),
+     query=HotspotQuery, response=HotspotOut, errors=(403, 422))
+def stats_hotspots():
+    """Items received in the period, within scope."""
+    from app.services.assessment.trends import hotspots
+
+    return jsonify(hotspots(current_user(), request.args))

@@ -5,10 +5,12 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.api import PageArgs, PageOut
+from app.extensions import db
 from app.models.users import User
 from app.models.workitem import WorkItem, WorkItemApproval, WorkItemEvent
 from app.schemas import UnitRef, several
 from app.services import workflow as wf
+from app.services.assessment.repeats import repeat_view
 from app.services.crypto import mask_mobile, mask_name
 
 # --- schemas ---------------------------------------------------------------------------------
@@ -85,6 +87,10 @@ class WorkItemDetail(WorkItemOut):
         "description": "every action the state allows: who may take it, and whether you may (and why not)"})
     timeline = fields.List(fields.Nested(EventOut))
     approvals = fields.List(fields.Nested(ApprovalOut))
+    repeat_of = fields.Dict(allow_none=True, metadata={
+        "description": "重复诉求: the earlier item this one repeats {id, number, title, reason, reason_label, "
+                       "distance_m, similarity}"})
+    repeated_by = fields.Integer(metadata={"description": "how many later items repeat this one"})
 
 
 class Counts(Schema):
@@ -224,4 +230,5 @@ def dump_detail(item: WorkItem, user: User, reveal: bool = False) -> dict:
         "allowed_actions": wf.allowed_actions(item, user), "actions": wf.action_options(item, user),
         "timeline": [dump_event(ev) for ev in item.events],
         "approvals": [dump_approval(a) for a in item.approvals],
+        **repeat_view(db.session, item),
     }

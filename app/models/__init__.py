@@ -27,4 +27,9 @@ from app.models.idempotency import IdempotencyKey  # noqa: E402,F401 - issue 16:
 from app.models.integration import IntegrationSystem  # noqa: E402,F401 - issue 19: other systems
 from app.models.outbox import JobOutbox  # noqa: E402,F401 - issue 12: no job lost
 from app.models.place import Place, PlacePosterBatch  # noqa: E402,F401 - issue 5
-from app.models.stats import StatsDaily, StatsItem, WorkItemRepeat  # noqa: E402,F401 - issue 17: assessment
+from app.models.stats import (  # noqa: E402,F401 - issue 17: assessment
+    StatsDaily,
+    StatsDailyUnit,
+    StatsItem,
+    WorkItemRepeat,
+)

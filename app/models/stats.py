@@ -65,16 +65,9 @@ class StatsItem(db.Model):
     )
 
 
-class StatsDaily(db.Model):
-    """The sums of stats_item per anchor day, unit, tool and category: what every indicator reads."""
+class DailyMeasures:
+    """The counting columns of a daily table."""
 
-    __tablename__ = "stats_daily"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    l1: Mapped[str] = mapped_column(String(32), primary_key=True)
-    l2: Mapped[str] = mapped_column(String(32), primary_key=True)
-    tool: Mapped[str] = mapped_column(String(64), primary_key=True)
-    category: Mapped[str] = mapped_column(String(64), primary_key=True)
     received: Mapped[int] = mapped_column(Integer, default=0)
     returned: Mapped[int] = mapped_column(Integer, default=0)
     repeat: Mapped[int] = mapped_column(Integer, default=0)
@@ -91,6 +84,28 @@ class StatsDaily(db.Model):
     redone: Mapped[int] = mapped_column(Integer, default=0)
     close_days_sum: Mapped[int] = mapped_column(Integer, default=0)
     overdue_open: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatsDaily(DailyMeasures, db.Model):
+    """The sums of stats_item per anchor day, unit, tool and category: what every indicator reads."""
+
+    __tablename__ = "stats_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    l1: Mapped[str] = mapped_column(String(32), primary_key=True)
+    l2: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tool: Mapped[str] = mapped_column(String(64), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class StatsDailyUnit(DailyMeasures, db.Model):
+    """stats_daily summed over tools and categories: what the per-unit indicators read (a tenth of the rows)."""
+
+    __tablename__ = "stats_daily_unit"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    l1: Mapped[str] = mapped_column(String(32), primary_key=True)
+    l2: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class WorkItemRepeat(db.Model):

@@ -7,6 +7,7 @@ Server-rendered pages on the shared page layer (app/web) that call the services 
     /h5/staff/items/<id>/act/<a>    the form of one action; /approvals the manager's decisions
     /h5/staff/query                 one-click query with facets
     /h5/staff/places, /places/<c>   Jing'an codes and posters (a scanned code opens its place)
+    /h5/staff/stats                 the assessment dashboard of my scope (issue 17)
     /h5/staff/t/<tool>/…            each tool's screens, from its description (app/web/toolscreens.py)
 
 Every view needs the WeCom OAuth session (app.web.session.require_login).
@@ -22,7 +23,7 @@ bp = Blueprint("staff", __name__, url_prefix="/h5/staff", template_folder="templ
 require_login(bp, roles=("worker", "operator", "manager"), refusal="工作台供业务人员使用，管理员请使用管理控制台")
 bp.after_request(security_headers)
 
-from h5.staff import items, tools, views  # noqa: E402,F401 - routes attach to bp
+from h5.staff import items, stats, tools, views  # noqa: E402,F401 - routes attach to bp
 
 
 @bp.context_processor

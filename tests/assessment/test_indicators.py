@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.base import utcnow
-from app.models.stats import MEASURE_COLUMNS, StatsDaily
+from app.models.stats import MEASURE_COLUMNS, StatsDaily, StatsDailyUnit
 from app.services.assessment.indicators import ANCHORS, INDICATORS, SCORE_PRESETS
 from app.services.workdays import TZ
 
@@ -164,19 +164,21 @@ def test_the_drill_down_keeps_the_same_rules(client, api, worked):
     assert bad.status_code == 422 and "return_rate" in bad.get_json()["error"]["allowed"]
 
 
-def _daily(app):
+def _daily(app, model=StatsDaily):
+    keys = [c.name for c in model.__table__.primary_key.columns]
     with app.app_context():
-        rows = db.session.execute(select(StatsDaily)).scalars().all()
-        return {(r.day, r.l1, r.l2, r.tool, r.category): tuple(getattr(r, m) for m in MEASURE_COLUMNS)
+        rows = db.session.execute(select(model)).scalars().all()
+        return {tuple(getattr(r, k) for k in keys): tuple(getattr(r, m) for m in MEASURE_COLUMNS)
                 for r in rows if any(getattr(r, m) for m in MEASURE_COLUMNS)}
 
 
 def test_the_daily_table_kept_incrementally_equals_a_rebuild(app, runner, worked):
-    incremental = _daily(app)
-    assert incremental
+    incremental, per_unit = _daily(app), _daily(app, StatsDailyUnit)
+    assert incremental and per_unit
     result = runner.invoke(args=["toolbox", "stats", "rebuild", "--inline"])
     assert result.exit_code == 0, result.output
     assert "4 work items" in result.output
     assert _daily(app) == incremental
+    assert _daily(app, StatsDailyUnit) == per_unit
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(StatsDaily)).scalar_one() >= 1

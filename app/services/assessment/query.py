@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, or_, select, true
 from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgLevel, OrgUnit
-from app.models.stats import MEASURE_COLUMNS, StatsDaily, StatsItem
+from app.models.stats import MEASURE_COLUMNS, StatsDaily, StatsDailyUnit, StatsItem
 from app.models.workitem import WorkItem
 from app.registry import current_registry
 from app.services.assessment.facts import units_of
@@ -126,7 +126,7 @@ def unit_from(code: str | None, roots: list[str]) -> OrgUnit | None:
     return unit
 
 
-def _filters(table, roots: list[str], unit: OrgUnit | None, args) -> list:
+def fact_filters(table, roots: list[str], unit: OrgUnit | None, args) -> list:
     clauses = [_scope_clause(table, roots)]
     if unit is not None:
         clauses.append(_path_clause(table, unit.path))
@@ -159,9 +159,15 @@ def _row_units(group: str, roots: list[str], unit: OrgUnit | None) -> list[dict]
     return rows
 
 
-def _key_column(group: str):
-    return {"street": StatsDaily.l1, "department": StatsDaily.l1, "grid": StatsDaily.l2,
-            "tool": StatsDaily.tool, "category": StatsDaily.category}[group]
+def daily_table(args, group: str | None = None):
+    """The per-unit rollup when neither tools nor categories are asked about (a tenth of the rows)."""
+    by_unit = group is None or GROUPS[group] is not None
+    return StatsDailyUnit if by_unit and not args.get("tool") and not args.get("category") else StatsDaily
+
+
+def _key_column(table, group: str):
+    return {"street": table.l1, "department": table.l1, "grid": table.l2,
+            "tool": getattr(table, "tool", None), "category": getattr(table, "category", None)}[group]
 
 
 def indicators(user, args) -> dict:
@@ -178,10 +184,10 @@ def indicators(user, args) -> dict:
         raise _invalid("unknown_weights", "权重设置无效", f"Unknown preset or indicator {err}",
                        allowed_presets=sorted(SCORE_PRESETS),
                        allowed_indicators=sorted(c for c, i in INDICATORS.items() if i.kind == "rate")) from None
-    key = _key_column(group)
-    stmt = (select(key, *(func.sum(getattr(StatsDaily, m)) for m in MEASURE_COLUMNS))
-            .where(StatsDaily.day >= period.first, StatsDaily.day <= period.last,
-                   *_filters(StatsDaily, roots, unit, args))
+    table = daily_table(args, group)
+    key = _key_column(table, group)
+    stmt = (select(key, *(func.sum(getattr(table, m)) for m in MEASURE_COLUMNS))
+            .where(table.day >= period.first, table.day <= period.last, *fact_filters(table, roots, unit, args))
             .group_by(key))
     sums = {row[0]: dict(zip(MEASURE_COLUMNS, row[1:], strict=True)) for row in db.session.execute(stmt)}
     minimum = config["ASSESSMENT_MIN_SAMPLE"]
@@ -225,5 +231,5 @@ def drill_down_statement(user, args):
     day = getattr(StatsItem, f"{MEASURE_ANCHOR[measure]}_day")
     return (select(WorkItem).join(StatsItem, StatsItem.work_item_id == WorkItem.id)
             .where(getattr(StatsItem, measure) > 0, day >= period.first, day <= period.last,
-                   *_filters(StatsItem, roots, unit, args))
+                   *fact_filters(StatsItem, roots, unit, args))
             .order_by(WorkItem.id))

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.extensions import db
 from app.jobs import job
-from app.models.stats import ANCHOR_COLUMNS, MEASURE_COLUMNS, StatsDaily, StatsItem
+from app.models.stats import ANCHOR_COLUMNS, MEASURE_COLUMNS, StatsDaily, StatsDailyUnit, StatsItem
 from app.models.workitem import WorkItem, WorkItemEvent
 from app.services.assessment.facts import FactMaker
 from app.services.assessment.indicators import MEASURE_ANCHOR
 
-_DIRTY, _BUSY = "stats_dirty_items", "stats_busy"
+_DIRTY, _NEW, _BUSY = "stats_dirty_items", "stats_new_items", "stats_busy"
 KEY_COLUMNS = ("day", "l1", "l2", "tool", "category")
+UNIT_KEY_COLUMNS = ("day", "l1", "l2")
 
 
 def _contributions(row: dict | None) -> dict[tuple, dict[str, int]]:
@@ -43,18 +44,27 @@ def _insert_for(session):
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def _add_to_daily(session, deltas: dict[tuple, dict[str, int]]) -> None:
-    insert_ = _insert_for(session)
+def _upsert_add(session, model, key_columns, deltas: dict[tuple, dict[str, int]]) -> None:
+    insert_, table = _insert_for(session), model.__table__
     for key in sorted(deltas, key=lambda k: (k[0].isoformat(), *k[1:])):  # one order: no deadlocks
         delta = {m: n for m, n in deltas[key].items() if n}
         if not delta:
             continue
-        values = dict(zip(KEY_COLUMNS, key, strict=True)) | {m: delta.get(m, 0) for m in MEASURE_COLUMNS}
-        stmt = insert_(StatsDaily).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(KEY_COLUMNS),
-            set_={m: getattr(StatsDaily.__table__.c, m) + stmt.excluded[m] for m in delta})
+        values = dict(zip(key_columns, key, strict=True)) | {m: delta.get(m, 0) for m in MEASURE_COLUMNS}
+        stmt = insert_(model).values(**values)
+        stmt = stmt.on_conflict_do_update(index_elements=list(key_columns),
+                                          set_={m: table.c[m] + stmt.excluded[m] for m in delta})
         session.execute(stmt)
+
+
+def _add_to_daily(session, deltas: dict[tuple, dict[str, int]]) -> None:
+    """Add to stats_daily and to its per-unit rollup stats_daily_unit."""
+    _upsert_add(session, StatsDaily, KEY_COLUMNS, deltas)
+    per_unit: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (day, l1, l2, _tool, _category), measures in deltas.items():
+        for m, n in measures.items():
+            per_unit[(day, l1, l2)][m] += n
+    _upsert_add(session, StatsDailyUnit, UNIT_KEY_COLUMNS, per_unit)
 
 
 def _row_of(stats: StatsItem | None) -> dict | None:
@@ -99,6 +109,7 @@ def _collect(session, flush_context, instances):
     if session.info.get(_BUSY):
         return
     dirty = session.info.setdefault(_DIRTY, set())
+    session.info.setdefault(_NEW, set()).update(o for o in session.new if isinstance(o, WorkItem))
     for obj in (*session.new, *session.dirty):
         if isinstance(obj, WorkItem):
             dirty.add(obj)
@@ -111,11 +122,14 @@ def _keep_current(session):
     if session.info.get(_BUSY):
         return
     session.flush()
-    items = session.info.pop(_DIRTY, None)
+    items, new = session.info.pop(_DIRTY, None), session.info.pop(_NEW, None)
     if not items:
         return
     session.info[_BUSY] = True
     try:
+        if new:
+            from app.services.assessment.repeats import link_repeats
+            link_repeats(session, sorted((i for i in new if i in session), key=lambda i: i.id or 0))
         refresh_items(session, [i for i in items if i in session])
     finally:
         session.info.pop(_BUSY, None)
@@ -124,6 +138,7 @@ def _keep_current(session):
 @event.listens_for(Session, "after_rollback")
 def _forget(session):
     session.info.pop(_DIRTY, None)
+    session.info.pop(_NEW, None)
 
 
 # --- the rebuild ----------------------------------------------------------------------------------
@@ -134,6 +149,7 @@ def rebuild(batch: int = 500, progress: Callable[[int, int], None] | None = None
     session.info[_BUSY] = True
     try:
         total = session.execute(select(func.count(WorkItem.id))).scalar_one()
+        session.execute(delete(StatsDailyUnit))
         session.execute(delete(StatsDaily))
         session.execute(delete(StatsItem))
         session.commit()
@@ -173,6 +189,12 @@ def sum_daily(session) -> int:
         stmt = stmt.on_conflict_do_update(index_elements=list(KEY_COLUMNS),
                                           set_={m: table.c[m] + stmt.excluded[m] for m in measures})
         session.execute(stmt)
+    rollup = StatsDailyUnit.__table__
+    session.execute(delete(StatsDailyUnit))
+    session.execute(insert(rollup).from_select(
+        [*UNIT_KEY_COLUMNS, *MEASURE_COLUMNS],
+        select(table.c.day, table.c.l1, table.c.l2, *(func.sum(table.c[m]) for m in MEASURE_COLUMNS))
+        .group_by(table.c.day, table.c.l1, table.c.l2)))
     return session.execute(select(func.count()).select_from(table)).scalar_one()
 
 
