@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from rq import Worker
+from rq import SimpleWorker, Worker
 from sqlalchemy import select
 
 from app import security_cli
@@ -134,10 +134,17 @@ def audit_verify():
 @toolbox_cli.command("worker")
 @click.argument("queues", nargs=-1)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-def worker_command(queues: tuple[str, ...], burst: bool):
+@click.option("--simple", is_flag=True,
+              help="Run jobs in this process instead of a forked work horse per job (many small jobs, e.g. webhooks).")
+def worker_command(queues: tuple[str, ...], burst: bool, simple: bool):
     """Run an RQ worker for the given queues (default: all)."""
     names = queues or QUEUES
-    worker = Worker([get_queue(n) for n in names], connection=get_queue(names[0]).connection)
+    # RQ forks a work horse per job: a horse must not reuse the parent's pooled database connections (two
+    # processes on one socket corrupt each other's statements), so each child starts with an empty pool.
+    engine = db.engine
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    worker_class = SimpleWorker if simple else Worker
+    worker = worker_class([get_queue(n) for n in names], connection=get_queue(names[0]).connection)
     worker.work(burst=burst, with_scheduler=True)
 
 

@@ -128,15 +128,14 @@ def _http() -> requests.Session:
     return _local.session
 
 
-def _post(system: IntegrationSystem, delivery: WebhookDelivery) -> tuple[int | None, str | None, int]:
+def _post(url: str, secrets_: list[str], delivery: WebhookDelivery) -> tuple[int | None, str | None, int]:
     body = delivery.body.encode()
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
                "X-Toolbox-Event": delivery.event_type, "X-Toolbox-Event-Id": delivery.event_id,
-               "X-Toolbox-Delivery": str(delivery.id),
-               "X-Toolbox-Signature": signature_header([c.webhook_secret for c in live_credentials(system)], body)}
+               "X-Toolbox-Delivery": str(delivery.id), "X-Toolbox-Signature": signature_header(secrets_, body)}
     started = time.monotonic()
     try:
-        response = _http().post(system.webhook_url, data=body, headers=headers,
+        response = _http().post(url, data=body, headers=headers,
                                 timeout=current_app.config["WEBHOOK_TIMEOUT_SECONDS"], allow_redirects=False)
         return response.status_code, None, int((time.monotonic() - started) * 1000)
     except requests.RequestException as exc:
@@ -151,9 +150,9 @@ def _chain_lock(system_id: int, chain: str) -> bool:
     return bool(db.session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar())
 
 
-def _attempt(system: IntegrationSystem, delivery: WebhookDelivery) -> bool:
+def _attempt(url: str, secrets_: list[str], delivery: WebhookDelivery) -> bool:
     now = utcnow()
-    code, error, ms = _post(system, delivery)
+    code, error, ms = _post(url, secrets_, delivery)
     ok = code is not None and 200 <= code < 300
     delivery.attempts += 1
     delivery.last_attempt_at, delivery.response_code, delivery.last_error = now, code, error
@@ -167,24 +166,40 @@ def _attempt(system: IntegrationSystem, delivery: WebhookDelivery) -> bool:
     return ok
 
 
+COMMIT_EVERY = 25  # deliveries recorded per transaction (the chain's lock is held for that long)
+
+
 @job("notify", timeout=900)
-def deliver_chain(system_id: int, chain: str, limit: int = 500) -> int:
-    """Send a chain's pending deliveries oldest first, stopping at the first that must wait. Returns how many went."""
+def deliver_chain(system_id: int, chain: str, limit: int = 1000) -> int:
+    """Send a chain's pending deliveries oldest first, stopping at the first that must wait. Returns how many went.
+
+    The chain's lock is held per transaction of up to COMMIT_EVERY deliveries; a crash before the commit
+    sends those again (at least once: receivers deduplicate on the event id).
+    """
+    system = db.session.get(IntegrationSystem, system_id)
+    if system is None or not system.enabled or not system.webhook_url:
+        return 0
+    url, secrets_ = system.webhook_url, [c.webhook_secret for c in live_credentials(system)]
     sent = 0
-    for _ in range(limit):
-        system = db.session.get(IntegrationSystem, system_id, populate_existing=True)
-        if system is None or not system.enabled or not system.webhook_url or not _chain_lock(system_id, chain):
-            break
-        head = db.session.execute(select(WebhookDelivery).where(
+    while sent < limit:
+        if not _chain_lock(system_id, chain):
+            break  # another worker is sending this chain; it goes on to the end
+        batch = db.session.execute(select(WebhookDelivery).where(
             WebhookDelivery.system_id == system_id, WebhookDelivery.chain == chain,
-            WebhookDelivery.status == "pending").order_by(WebhookDelivery.id).limit(1)).scalar_one_or_none()
-        if head is None or (head.next_attempt_at is not None and head.next_attempt_at > utcnow()):
-            break
-        ok = _attempt(system, head)
+            WebhookDelivery.status == "pending").order_by(WebhookDelivery.id).limit(COMMIT_EVERY)).scalars().all()
+        waiting = False
+        for head in batch:
+            if head.next_attempt_at is not None and head.next_attempt_at > utcnow():
+                waiting = True
+                break
+            ok = _attempt(url, secrets_, head)
+            sent += ok
+            if not ok and head.status == "pending":
+                waiting = True  # later events of this chain wait behind it: order per work item
+                break
         db.session.commit()
-        if not ok and head.status == "pending":
-            break  # later events of this chain wait behind it: order per work item
-        sent += ok
+        if waiting or len(batch) < COMMIT_EVERY:
+            break
     db.session.commit()
     return sent
 
