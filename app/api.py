@@ -9,12 +9,14 @@ from sqlalchemy.sql import Select
 
 from app.errors import ApiError
 from app.extensions import db
+from app.input_guard import check_moments
 
 MAX_PER_PAGE = 100
+MAX_PAGE = 100_000  # an offset the database can always compute; nobody pages further
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
@@ -59,20 +61,38 @@ def parse_json(schema: Schema, partial: bool = False) -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "请求体必须是 JSON 对象", "The request body must be a JSON object")
-    return schema.load(body, partial=partial)
+    data = schema.load(body, partial=partial)
+    check_moments(data)
+    return data
 
 
 def parse_args(schema: Schema) -> dict:
     """Load query-string arguments with schema (unknown ones are ignored)."""
     try:
-        return schema.load(request.args.to_dict(), unknown="exclude")
+        data = schema.load(request.args.to_dict(), unknown="exclude")
+        check_moments(data)
     except ValidationError as err:
         raise ApiError(400, "invalid_query", "查询参数有误", "Invalid query parameters", fields=err.messages) from err
+    except ApiError as err:
+        raise ApiError(400, "invalid_query", "查询参数有误", "Invalid query parameters", **err.details) from err
+    return data
 
 
 def paginate(statement: Select, page: int, per_page: int, dump) -> dict:
-    """Run statement for one page; dump turns each row into JSON."""
-    total = db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
-    rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    """Run statement for one page; dump turns each row into JSON.
+
+    The total needs a COUNT only when the page is full (more may follow) or empty past the first page;
+    a short page already tells it (offset + rows), which is the common case of a scoped list.
+    """
+    offset = (page - 1) * per_page
+    rows = db.session.execute(statement.limit(per_page).offset(offset)).scalars().all()
+    if len(rows) < per_page and (rows or page == 1):
+        total = offset + len(rows)
+    else:
+        total = count_rows(statement)
     return {"items": [dump(r) for r in rows], "page": page, "per_page": per_page, "total": total,
             "pages": (total + per_page - 1) // per_page}
+
+
+def count_rows(statement: Select) -> int:
+    return db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()

@@ -245,7 +245,8 @@ def bench_deliveries(env: dict, iot_id: int, total: int, workers: int, simple: b
         proc.wait(timeout=120)
     hook.shutdown()
     kind = "--simple" if simple else "forking"
-    print(f"webhook deliveries ({total}, {workers} {kind} workers)   drained in {(last - first).total_seconds():6.1f} s "
+    span = (last - first).total_seconds()
+    print(f"webhook deliveries ({total}, {workers} {kind} workers)   drained in {span:6.1f} s "
           f"from the first attempt to the last ({drained:.1f} s including the workers' start-up; "
           f"{hook.counter['n']} received; writing and queueing them took {queued:.1f} s; pending left {pending})")
 

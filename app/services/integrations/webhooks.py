@@ -27,13 +27,13 @@ from datetime import datetime, timedelta
 
 import requests
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.jobs import job, periodic
 from app.models.base import utcnow
 from app.models.integration import IntegrationSystem, WebhookAttempt, WebhookDelivery
-from app.services.after_commit import after_commit
 from app.services.integrations.systems import live_credentials
 
 log = logging.getLogger(__name__)
@@ -87,16 +87,19 @@ def emit(systems, event_type: str, chain: str, data: dict, occurred_at: datetime
 
 
 def _queue_chain_after_commit(system_id: int, chain: str) -> None:
-    # One job per chain and transaction; the job API turns this into an outbox row once it has one.
-    pending = db.session.info.setdefault("webhook_chains", set())
-    if (system_id, chain) in pending:
+    """The chain's job, once per chain and transaction: `.delay` writes its job_outbox row in this transaction,
+    so the job exists exactly when the deliveries do, and runs after the commit."""
+    queued = db.session.info.setdefault("webhook_chains", set())
+    if (system_id, chain) in queued:
         return
-    pending.add((system_id, chain))
+    queued.add((system_id, chain))
+    deliver_chain.delay(system_id, chain)
 
-    def queue():
-        db.session.info.get("webhook_chains", set()).discard((system_id, chain))
-        deliver_chain.delay(system_id, chain)
-    after_commit(queue)
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_queued_chains(session, transaction):
+    if transaction.parent is None:  # committed or rolled back: the next transaction queues its own
+        session.info.pop("webhook_chains", None)
 
 
 def redeliver(delivery: WebhookDelivery, actor) -> WebhookDelivery:

@@ -123,7 +123,7 @@ def note_work_item(item_id: int, *, tool: str, actor, reason: str, **detail) -> 
 def source_of(record) -> tuple[str, str, str]:
     """(tool, type, id) of a record class declaring `record_of = (tool, type)`."""
     try:
-        tool, source_type = type(record).record_of
+        tool, source_type = record.record_of  # a class attribute, or per row (records of defined tools)
     except AttributeError:
         raise TypeError(f"{type(record).__name__} declares no record_of = (tool, type)") from None
     return tool, source_type, str(record.id)
