@@ -142,9 +142,15 @@ def audit_verify():
 @toolbox_cli.command("worker")
 @click.argument("queues", nargs=-1)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-def worker_command(queues: tuple[str, ...], burst: bool):
+@click.option("--simple", is_flag=True,
+              help="Run jobs in this process instead of a forked work horse per job (many small jobs, e.g. webhooks).")
+def worker_command(queues: tuple[str, ...], burst: bool, simple: bool):
     """Run an RQ worker for the given queues (default: all)."""
-    make_worker(queues or QUEUES).work(burst=burst, with_scheduler=True)
+    # RQ forks a work horse per job: a horse must not reuse the parent's pooled database connections (two
+    # processes on one socket corrupt each other's statements), so each child starts with an empty pool.
+    engine = db.engine
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    make_worker(queues or QUEUES, simple=simple).work(burst=burst, with_scheduler=True)
 
 
 @toolbox_cli.command("scheduler")

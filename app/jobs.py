@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from rq import Queue, Worker, get_current_job
+from rq import Queue, SimpleWorker, Worker, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
@@ -78,10 +78,15 @@ class InlineJob:
         return self.status == "failed"
 
 
-def make_worker(queues) -> Worker:
-    """An RQ worker on these queues, beating often enough that a dead one's job is re-queued soon."""
-    return Worker([get_queue(n) for n in queues], connection=get_redis(),
-                  job_monitoring_interval=current_app.config["JOB_MONITORING_INTERVAL"])
+def make_worker(queues, simple: bool = False) -> Worker:
+    """An RQ worker on these queues, beating often enough that a dead one's job is re-queued soon.
+
+    simple: run each job in this process (RQ's SimpleWorker) instead of a forked work horse per job, which
+    costs far more than a small job (a webhook delivery) itself.
+    """
+    worker_class = SimpleWorker if simple else Worker
+    return worker_class([get_queue(n) for n in queues], connection=get_redis(),
+                        job_monitoring_interval=current_app.config["JOB_MONITORING_INTERVAL"])
 
 
 def _outbox():

@@ -219,12 +219,14 @@ def service_user(system: IntegrationSystem) -> User:
 
 def apply_rules(system: IntegrationSystem, devices: dict[int, SensorDevice], by_device: dict) -> None:
     """Walk each device's new readings in time order through the rules on its metric; each device commits."""
-    for device_pk, points in by_device.items():
-        device = devices[device_pk]
-        rules = rules_for(device.metric)
-        if not rules:
-            continue
-        place = db.session.get(Place, device.place_id)
+    ruled = {pk: rules_for(devices[pk].metric) for pk in by_device}
+    ruled = {pk: rules for pk, rules in ruled.items() if rules}
+    place_ids = {devices[pk].place_id for pk in ruled}
+    places = {p.id: p for p in db.session.execute(select(Place).where(Place.id.in_(place_ids))).scalars()} \
+        if place_ids else {}
+    for device_pk, rules in ruled.items():
+        device, points = devices[device_pk], by_device[device_pk]
+        place = places.get(device.place_id)
         for rule in rules:
             threshold = rule.threshold(place)
             if threshold is None:

@@ -27,13 +27,13 @@ from datetime import datetime, timedelta
 
 import requests
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.jobs import job, periodic
 from app.models.base import utcnow
 from app.models.integration import IntegrationSystem, WebhookAttempt, WebhookDelivery
-from app.services.after_commit import after_commit
 from app.services.integrations.systems import live_credentials
 
 log = logging.getLogger(__name__)
@@ -87,16 +87,19 @@ def emit(systems, event_type: str, chain: str, data: dict, occurred_at: datetime
 
 
 def _queue_chain_after_commit(system_id: int, chain: str) -> None:
-    # One job per chain and transaction; the job API turns this into an outbox row once it has one.
-    pending = db.session.info.setdefault("webhook_chains", set())
-    if (system_id, chain) in pending:
+    """The chain's job, once per chain and transaction: `.delay` writes its job_outbox row in this transaction,
+    so the job exists exactly when the deliveries do, and runs after the commit."""
+    queued = db.session.info.setdefault("webhook_chains", set())
+    if (system_id, chain) in queued:
         return
-    pending.add((system_id, chain))
+    queued.add((system_id, chain))
+    deliver_chain.delay(system_id, chain)
 
-    def queue():
-        db.session.info.get("webhook_chains", set()).discard((system_id, chain))
-        deliver_chain.delay(system_id, chain)
-    after_commit(queue)
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_queued_chains(session, transaction):
+    if transaction.parent is None:  # committed or rolled back: the next transaction queues its own
+        session.info.pop("webhook_chains", None)
 
 
 def redeliver(delivery: WebhookDelivery, actor) -> WebhookDelivery:
@@ -128,15 +131,14 @@ def _http() -> requests.Session:
     return _local.session
 
 
-def _post(system: IntegrationSystem, delivery: WebhookDelivery) -> tuple[int | None, str | None, int]:
+def _post(url: str, secrets_: list[str], delivery: WebhookDelivery) -> tuple[int | None, str | None, int]:
     body = delivery.body.encode()
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
                "X-Toolbox-Event": delivery.event_type, "X-Toolbox-Event-Id": delivery.event_id,
-               "X-Toolbox-Delivery": str(delivery.id),
-               "X-Toolbox-Signature": signature_header([c.webhook_secret for c in live_credentials(system)], body)}
+               "X-Toolbox-Delivery": str(delivery.id), "X-Toolbox-Signature": signature_header(secrets_, body)}
     started = time.monotonic()
     try:
-        response = _http().post(system.webhook_url, data=body, headers=headers,
+        response = _http().post(url, data=body, headers=headers,
                                 timeout=current_app.config["WEBHOOK_TIMEOUT_SECONDS"], allow_redirects=False)
         return response.status_code, None, int((time.monotonic() - started) * 1000)
     except requests.RequestException as exc:
@@ -151,9 +153,9 @@ def _chain_lock(system_id: int, chain: str) -> bool:
     return bool(db.session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar())
 
 
-def _attempt(system: IntegrationSystem, delivery: WebhookDelivery) -> bool:
+def _attempt(url: str, secrets_: list[str], delivery: WebhookDelivery) -> bool:
     now = utcnow()
-    code, error, ms = _post(system, delivery)
+    code, error, ms = _post(url, secrets_, delivery)
     ok = code is not None and 200 <= code < 300
     delivery.attempts += 1
     delivery.last_attempt_at, delivery.response_code, delivery.last_error = now, code, error
@@ -167,24 +169,40 @@ def _attempt(system: IntegrationSystem, delivery: WebhookDelivery) -> bool:
     return ok
 
 
+COMMIT_EVERY = 25  # deliveries recorded per transaction (the chain's lock is held for that long)
+
+
 @job("notify", timeout=900)
-def deliver_chain(system_id: int, chain: str, limit: int = 500) -> int:
-    """Send a chain's pending deliveries oldest first, stopping at the first that must wait. Returns how many went."""
+def deliver_chain(system_id: int, chain: str, limit: int = 1000) -> int:
+    """Send a chain's pending deliveries oldest first, stopping at the first that must wait. Returns how many went.
+
+    The chain's lock is held per transaction of up to COMMIT_EVERY deliveries; a crash before the commit
+    sends those again (at least once: receivers deduplicate on the event id).
+    """
+    system = db.session.get(IntegrationSystem, system_id)
+    if system is None or not system.enabled or not system.webhook_url:
+        return 0
+    url, secrets_ = system.webhook_url, [c.webhook_secret for c in live_credentials(system)]
     sent = 0
-    for _ in range(limit):
-        system = db.session.get(IntegrationSystem, system_id, populate_existing=True)
-        if system is None or not system.enabled or not system.webhook_url or not _chain_lock(system_id, chain):
-            break
-        head = db.session.execute(select(WebhookDelivery).where(
+    while sent < limit:
+        if not _chain_lock(system_id, chain):
+            break  # another worker is sending this chain; it goes on to the end
+        batch = db.session.execute(select(WebhookDelivery).where(
             WebhookDelivery.system_id == system_id, WebhookDelivery.chain == chain,
-            WebhookDelivery.status == "pending").order_by(WebhookDelivery.id).limit(1)).scalar_one_or_none()
-        if head is None or (head.next_attempt_at is not None and head.next_attempt_at > utcnow()):
-            break
-        ok = _attempt(system, head)
+            WebhookDelivery.status == "pending").order_by(WebhookDelivery.id).limit(COMMIT_EVERY)).scalars().all()
+        waiting = False
+        for head in batch:
+            if head.next_attempt_at is not None and head.next_attempt_at > utcnow():
+                waiting = True
+                break
+            ok = _attempt(url, secrets_, head)
+            sent += ok
+            if not ok and head.status == "pending":
+                waiting = True  # later events of this chain wait behind it: order per work item
+                break
         db.session.commit()
-        if not ok and head.status == "pending":
-            break  # later events of this chain wait behind it: order per work item
-        sent += ok
+        if waiting or len(batch) < COMMIT_EVERY:
+            break
     db.session.commit()
     return sent
 
