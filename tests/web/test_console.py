@@ -19,7 +19,7 @@ ADMINS = {"admin": "ja-admin", "security_admin": "ja-secadmin", "audit_admin": "
 PAGES = {
     "admin": ["/console/tools", "/console/tools/construction_sites", "/console/units", "/console/units?parent=JA",
               "/console/units/JA01", "/console/places", "/console/places?street=JA01&kind=construction_site",
-              "/console/places/new", "/console/calendar", "/console/limits"],
+              "/console/places/new", "/console/calendar", "/console/limits", "/console/designer"],
     "security_admin": ["/console/people", "/console/people?q=ja01&role=worker", "/console/people/ja01g01-worker",
                        "/console/import", "/console/directory"],
     "audit_admin": ["/console/audit", "/console/audit?action=auth.login", "/console/audit/verify",
