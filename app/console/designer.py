@@ -252,10 +252,8 @@ def designer_edit(code: str):
 @page("/designer/<code>/preview", ADMIN)
 def designer_preview(code: str):
     """The draft's mobile form as the workbench renders it (its own templates and form code), at 390 px."""
-    from app.web.defined_screens import page_form
-
     row = _definition(code)
-    form = page_form(definitions.normalise(row.draft))
+    form = _page_form(definitions.normalise(row.draft))
     response = Response(render_template("web/form.html", layout="web/base.html", title=form.title, form=form,
                                         values={}, errors={}, message=None, idempotency_key="preview",
                                         action="#", draft="", back_url=None, preview=True))
@@ -263,6 +261,36 @@ def designer_preview(code: str):
     response.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "
                                                    "script-src 'self'; frame-ancestors 'self'")
     return response
+
+
+# The workbench's own mapping of a definition to its mobile form is app.web.defined_screens.page_form (issue 15's
+# workbench screens). Until that module is on main, the same mapping is made here; delete _fallback_form then.
+_PAGE_TYPES = {"long_text": "textarea", "integer": "int", "boolean": "bool", "multi_choice": "multi",
+               "group": "textarea",
+               **{t: t for t in ("text", "decimal", "choice", "date", "datetime", "photos", "location", "phone")}}
+
+
+def _fallback_form(body):
+    from app.web.screens import Field, Form, Section
+
+    specs = {f["name"]: f for f in body["fields"]}
+
+    def field(spec):
+        return Field(spec["name"], spec["label"], _PAGE_TYPES.get(spec["type"], "text"),
+                     required=bool(spec.get("required")), help=spec.get("help") or "",
+                     options=tuple((str(v), F.option_label(spec, v)) for v in F.option_values(spec)))
+    sections = [Section(s.get("title") or "", tuple(field(specs[n]) for n in s.get("fields") or ()
+                                                    if n in specs and specs[n]["type"] != "serial"))
+                for s in body["sections"]]
+    return Form(body["name"], tuple(s for s in sections if s.fields), submit_label="提交")
+
+
+def _page_form(body):
+    try:
+        from app.web.defined_screens import page_form
+    except ImportError:
+        return _fallback_form(body)
+    return page_form(body)
 
 
 # --- publishing -----------------------------------------------------------------------------------
