@@ -37,6 +37,7 @@ class NavEntry:
     endpoint: str
     title: str
     role: str
+    order: int = 0  # the menu is sorted by it, then by registration
 
 
 # endpoint → the one role that may open it; views not listed here (but home) are refused.
@@ -45,13 +46,14 @@ NAV: list[NavEntry] = []
 _OPEN_TO_EVERY_ADMIN = {"console.home"}
 
 
-def page(rule: str, role: str, *, title: str | None = None, methods=("GET",)):
+def page(rule: str, role: str, *, title: str | None = None, methods=("GET",), order: int = 0):
     """Register a console view for one admin role; with title it appears in that role's menu."""
     def decorate(view):
         endpoint = f"console.{view.__name__}"
         ENDPOINT_ROLES[endpoint] = role
         if title:
-            NAV.append(NavEntry(endpoint, title, role))
+            NAV.append(NavEntry(endpoint, title, role, order))
+            NAV.sort(key=lambda n: n.order)
         bp.add_url_rule(rule, view.__name__, view, methods=list(methods))
         return view
     return decorate
@@ -83,4 +85,4 @@ def _layout():
             "my_roles": [ROLE_NAMES[r] for r in ADMIN_ROLES if user is not None and user.has_role(r)]}
 
 
-from app.console import audit_pages, security, system, views  # noqa: E402,F401 - routes attach to bp
+from app.console import audit_pages, designer, security, system, views  # noqa: E402,F401 - routes attach to bp

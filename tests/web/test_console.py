@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -13,17 +14,17 @@ from app.console import ENDPOINT_ROLES
 from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.users import ApiToken, User
+from tests.citizen_support import run_jobs
 
 ADMINS = {"admin": "ja-admin", "security_admin": "ja-secadmin", "audit_admin": "ja-auditor"}
 # Pages without arguments, by role (the ones with arguments are opened in the tests below).
 PAGES = {
     "admin": ["/console/tools", "/console/tools/construction_sites", "/console/units", "/console/units?parent=JA",
               "/console/units/JA01", "/console/places", "/console/places?street=JA01&kind=construction_site",
-              "/console/places/new", "/console/calendar", "/console/limits"],
+              "/console/places/new", "/console/calendar", "/console/limits", "/console/designer"],
     "security_admin": ["/console/people", "/console/people?q=ja01&role=worker", "/console/people/ja01g01-worker",
                        "/console/import", "/console/directory"],
-    "audit_admin": ["/console/audit", "/console/audit?action=auth.login", "/console/audit/verify",
-                    "/console/audit/export.csv"],
+    "audit_admin": ["/console/audit", "/console/audit?action=auth.login", "/console/audit/verify"],
 }
 
 
@@ -223,7 +224,7 @@ def test_an_import_with_bad_rows_reports_them_by_row(staff, district):
     assert 'id="row-errors"' in html and "<td>2</td>" in html
 
 
-def test_the_audit_admin_filters_exports_and_verifies_the_chain(app, staff, district):
+def test_the_audit_admin_filters_exports_and_verifies_the_chain(app, staff, district, media_root):
     admin = staff("ja-admin")
     admin.post("/console/tools/flood_duty", {"unit": "JA01", "enabled": "0", "confirmed": "1"})
     auditor = staff("ja-auditor")
@@ -232,10 +233,21 @@ def test_the_audit_admin_filters_exports_and_verifies_the_chain(app, staff, dist
     assert _actions(app, "audit.read")[-1].detail["action"] == "tool.disable"
     bad = auditor.get("/console/audit?since=yesterday").get_data(as_text=True)
     assert 'data-error-for="since"' in bad
-    csv_res = auditor.get("/console/audit/export.csv?action=tool.disable")
-    lines = csv_res.get_data(as_text=True).lstrip("\ufeff").strip().splitlines()
-    assert csv_res.mimetype == "text/csv" and len(lines) == 2 and "tool.disable" in lines[1]
-    assert _actions(app, "audit.export")[0].detail["rows"] == 1
+    assert re.search(r'id="export-form".*name="action" value="tool.disable"', html, re.S)  # the filters go along
+    asked = auditor.post("/console/audit/export", {"action": "tool.disable", "actor": "ja-admin"})
+    assert asked.status_code == 302
+    (requested,) = _actions(app, "export.request")
+    assert requested.detail["filters"] == {"action": "tool.disable", "actor": "ja-admin"}
+    run_jobs(app, "default")
+    status = auditor.get(asked.headers["Location"]).get_data(as_text=True)
+    assert 'data-status="finished"' in status and 'id="download"' in status
+    download = auditor.get(asked.headers["Location"] + "/file")
+    data = download.get_data()
+    download.close()  # send_file's file handle
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 2 and rows[1][3] == "tool.disable"
+    assert staff("ja-admin").get(asked.headers["Location"]).status_code == 403
     verdict = auditor.post("/console/audit/verify").get_data(as_text=True)
     assert 'data-ok="1"' in verdict and "哈希链完整" in verdict
     with app.app_context():  # now break a link: the page names the first broken row
@@ -248,8 +260,6 @@ def test_the_audit_admin_filters_exports_and_verifies_the_chain(app, staff, dist
 
 def test_a_poster_batch_shows_progress_and_downloads_when_done(app, staff, district, media_root):
     import zipfile
-
-    from tests.citizen_support import run_jobs
 
     admin = staff("ja-admin")
     admin.post("/console/places/new", {"name": "海报测试点", "kind": "flood_point", "org_unit": "JA01G01"})

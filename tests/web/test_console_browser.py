@@ -140,3 +140,23 @@ def test_a_grid_worker_is_refused_the_console_with_a_page_not_a_loop(live_app, d
     assert desk.open("/console/") == "无权访问"
     assert desk.driver.current_url.endswith("/console/")
     desk.shot("worker-refused")
+
+
+def test_the_designer_shows_the_draft_as_the_phone_form_at_390_px(live_app, desk):
+    desk.login("ja-admin")
+    desk.open("/console/designer")
+    desk.find("#code").send_keys("street_lamps")
+    desk.find("#name").send_keys("路灯巡查")
+    desk.click("#new-definition button[type=submit]")
+    desk.find("#designer-form")
+    desk.click("#add-field")
+    desk.find('tr[data-field="field_2"]')
+    frame = desk.find("iframe#preview")
+    assert frame.size["width"] <= 392
+    desk.driver.switch_to.frame(frame)
+    assert desk.find('[data-field="field_2"]') and desk.find("h1").text == "路灯巡查"
+    desk.driver.switch_to.default_content()
+    desk.shot("designer")
+    desk.click("#publish-link")
+    assert desk.find("#report").get_attribute("data-can-publish") == "1"
+    desk.shot("designer-publish-report")

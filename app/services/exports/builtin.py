@@ -138,6 +138,9 @@ class AuditTrail(QueryExportSource):
             stmt = stmt.where(AuditLog.at <= last)
         if filters.get("action"):
             stmt = stmt.where(AuditLog.action.startswith(filters["action"], autoescape=True))
+        for column in ("actor", "target_type", "target_id", "outcome"):  # the console's filters (who, which record)
+            if filters.get(column):
+                stmt = stmt.where(getattr(AuditLog, column) == str(filters[column]))
         return stmt
 
     def values(self, row: AuditLog) -> dict:

@@ -144,6 +144,7 @@ def _write(export: ExportJob, user: User, source) -> dict:
     book.save(path + ".part")
     os.replace(path + ".part", path)
     export = db.session.get(ExportJob, export_id)
+    user = db.session.get(User, export.user_id)  # rows() expunged the session: the old one is detached (and expired)
     export.status, export.done, export.sheets, export.finished_at = "finished", done, sheets, utcnow()
     export.file_name = f"{source.name}-{utcnow().astimezone(TZ):%Y%m%d%H%M}.xlsx"
     export.file_bytes = os.path.getsize(path)
