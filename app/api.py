@@ -9,12 +9,14 @@ from sqlalchemy.sql import Select
 
 from app.errors import ApiError
 from app.extensions import db
+from app.input_guard import check_moments
 
 MAX_PER_PAGE = 100
+MAX_PAGE = 100_000  # an offset the database can always compute; nobody pages further
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
@@ -59,15 +61,21 @@ def parse_json(schema: Schema, partial: bool = False) -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "请求体必须是 JSON 对象", "The request body must be a JSON object")
-    return schema.load(body, partial=partial)
+    data = schema.load(body, partial=partial)
+    check_moments(data)
+    return data
 
 
 def parse_args(schema: Schema) -> dict:
     """Load query-string arguments with schema (unknown ones are ignored)."""
     try:
-        return schema.load(request.args.to_dict(), unknown="exclude")
+        data = schema.load(request.args.to_dict(), unknown="exclude")
+        check_moments(data)
     except ValidationError as err:
         raise ApiError(400, "invalid_query", "查询参数有误", "Invalid query parameters", fields=err.messages) from err
+    except ApiError as err:
+        raise ApiError(400, "invalid_query", "查询参数有误", "Invalid query parameters", **err.details) from err
+    return data
 
 
 def paginate(statement: Select, page: int, per_page: int, dump, *, scalars: bool = True) -> dict:

@@ -48,6 +48,22 @@ def issue_token(user: User, client: str | None = None) -> tuple[str, ApiToken]:
     return token, row
 
 
+def active_tokens(user: User) -> list[ApiToken]:
+    """The user's sessions that still work (not revoked, not expired)."""
+    return list(db.session.execute(select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow())
+        .order_by(ApiToken.last_seen_at.desc())).scalars())
+
+
+def revoke_tokens(user: User) -> int:
+    """End every session of user, mini-app and browser alike (the caller commits and audits)."""
+    rows = active_tokens(user)
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+    return len(rows)
+
+
 def _unauthenticated(code: str, zh: str, en: str) -> ApiError:
     return ApiError(401, code, zh, en)
 

@@ -1,15 +1,19 @@
 """One error shape for every JSON API: {"error": {"code", "message", "message_en", ...}}.
 
 Views raise ApiError (or a werkzeug HTTPException); the handlers registered here turn
-anything raised under /api into that shape, never an HTML page or a traceback.
+anything raised under /api into that shape, never an HTML page or a traceback. Pages get the
+friendly error page, and an area with an error format of its own (Open311's error list) registers
+a renderer for its URL prefix (register_error_area), so even a URL no rule matches answers in it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -62,28 +66,65 @@ def _is_json_area() -> bool:
     return request.path.startswith(("/api", "/wecom", "/healthz"))
 
 
+def register_error_area(app: Flask, prefix: str, render: Callable[[ApiError], object]) -> None:
+    """Errors of every request under prefix (raised by a view, the router or the input guard) are
+    answered by render(err) instead of the JSON shape or the friendly page."""
+    app.extensions.setdefault("error_areas", []).append((prefix, render))
+
+
+def _friendly_page(err: ApiError):
+    from app.web.session import page_error  # the page layer renders it with the shared page frame
+
+    titles = {404: "页面不存在", 405: "无法打开", 413: "内容过大", 429: "请稍后再试", 500: "出错了", 503: "请稍后再试"}
+    return page_error(err.status, err.message, title=titles.get(err.status, "无法打开"))
+
+
+def render_error(err: ApiError):
+    """The error in the format of the area the request is in."""
+    for prefix, render in current_app.extensions.get("error_areas", ()):
+        if request.path.startswith(prefix):
+            return render(err)
+    if _is_json_area():
+        return error_response(err)
+    try:
+        return _friendly_page(err)
+    except Exception:  # noqa: BLE001 - the page itself failed: a plain answer rather than none
+        log.exception("error page failed")
+        return err.message, err.status
+
+
+def _bad_value(err: Exception) -> ApiError:
+    """A value the database (or Python's date arithmetic) cannot hold got past validation."""
+    from app.extensions import db
+
+    db.session.rollback()
+    log.warning("value out of range on %s %s: %s", request.method, request.path, err)
+    return ApiError(400, "invalid_value", "提交的值超出允许范围", "A value is out of the allowed range")
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(err: ApiError):
-        return error_response(err)
+        return render_error(err)
 
     @app.errorhandler(ValidationError)
     def handle_validation_error(err: ValidationError):
-        return error_response(ApiError(422, fields=err.messages))
+        return render_error(ApiError(422, fields=err.messages))
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(err: HTTPException):
-        if not _is_json_area():
-            return err
-        api_err = ApiError(err.code or 500)
-        response = error_response(api_err)
+        response = render_error(ApiError(err.code or 500))
         if err.code == 405 and getattr(err, "valid_methods", None):
+            response = current_app.make_response(response)
             response.headers["Allow"] = ", ".join(err.valid_methods)
         return response
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def handle_out_of_range(err: Exception):
+        return render_error(_bad_value(err))
 
     @app.errorhandler(Exception)
     def handle_unexpected(err: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        if not _is_json_area():
-            return "服务器内部错误 Internal server error", 500
-        return error_response(ApiError(500))
+        return render_error(ApiError(500))

@@ -37,7 +37,8 @@ from app.services.scope import business_memberships, ensure_in_scope, in_scope, 
 
 # --- views: input, errors, paging, the OpenAPI document ----------------------------------------------
 from app.api import PageArgs, PageOut, ZhSchema, paginate, parse_args, parse_json, zh_choice, zh_messages, zh_text
-from app.errors import ApiError
+from app.errors import ApiError, register_error_area
+from app.input_guard import DB_INT_MAX, parse_moment
 from app.schemas import (
     PersonRef, RecordIn, RecordOut, UnitRef, WithOpenWorkItem, latitude, longitude, page_of, photo_ids, several)
 from app.views import (
@@ -67,6 +68,7 @@ from app.services.workflow import (
     create_work_item,
     has_open_work_item,
     is_open,
+    note_work_item,
     open_work_item_for,
     open_work_items_for,
     public_view,
@@ -77,9 +79,11 @@ from app.services.workflow import (
 )
 from app.signals import work_item_changed
 
+# --- sensors: rules over readings other systems send (issue 19) ------------------------------------
+from app.services.integrations.sensors import ThresholdRule, sensor_rule
+
 # --- jobs and messages ------------------------------------------------------------------------------
 from app.jobs import enqueue, job
-from app.services.after_commit import after_commit, delay_after_commit
 from app.services.notify import send_text_message
 from app.wecom.client import WeComError, get_client
 

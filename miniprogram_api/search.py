@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from flask import jsonify
 from marshmallow import Schema, ValidationError, fields, validate
@@ -12,6 +12,7 @@ from app.api import PageArgs, parse_args
 from app.auth import current_user, roles_required
 from app.errors import ApiError
 from app.extensions import db
+from app.input_guard import parse_moment
 from app.models.org import OrgUnit
 from app.services.scope import ensure_in_scope
 from app.services.search import MAX_QUERY_CHARS, SEARCH_ROLES, SearchFilters, search
@@ -27,15 +28,10 @@ class DayOrTime(fields.Field):
     """An ISO date (a whole local day) or an ISO date-time (naive = Shanghai time)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError("Not a date.")
         try:
-            if len(value) == 10:
-                return date.fromisoformat(value)
-            moment = datetime.fromisoformat(value)
+            return parse_moment(value, default_tz=LOCAL_TZ)
         except ValueError as err:
-            raise ValidationError("Not a valid ISO date or date-time.") from err
-        return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
+            raise ValidationError("Not a valid ISO date or date-time (years 1900–2199).") from err
 
 
 class QueryArgs(PageArgs):

@@ -42,22 +42,22 @@ def is_enabled(tool_code: str, unit: OrgUnit) -> bool:
     return _enabled_at(_settings_by_path(tool_code), unit.path)
 
 
+def may_open(user, tool: Tool) -> bool:
+    """A role the tool admits, at a unit where it is enabled."""
+    settings = _settings_by_path(tool.code)
+    return any(m.role in tool.manifest.roles and _enabled_at(settings, m.org_unit.path) for m in user.memberships)
+
+
 def tools_for(user) -> list[Tool]:
     """The tools the user may open: a role the tool admits, at a unit where it is enabled."""
-    result, every = [], _all_settings()
-    for tool in current_registry():
-        settings = every.get(tool.code, {})
-        if any(m.role in tool.manifest.roles and _enabled_at(settings, m.org_unit.path)
-               for m in user.memberships):
-            result.append(tool)
-    return result
+    return [tool for tool in current_registry() if may_open(user, tool)]
 
 
 def require_tool_access(user, tool_code: str) -> Tool:
     tool = current_registry().get(tool_code)
     if tool is None:
         raise ApiError(404, "tool_not_found", "工具不存在", "No such tool")
-    if tool not in tools_for(user):
+    if not may_open(user, tool):  # this tool's settings only, not every tool's
         raise ApiError(403, "tool_not_available", "您无权使用该工具或该工具未对您的单位开放",
                        "This tool is not available to you")
     return tool
@@ -83,3 +83,32 @@ def settings_for(tool_code: str) -> list[dict]:
     rows = db.session.execute(select(ToolSetting).where(ToolSetting.tool_code == tool_code)).scalars()
     return [{"org_unit": r.org_unit.to_summary(), "enabled": r.enabled, "changed_by": r.changed_by}
             for r in sorted(rows, key=lambda r: r.org_unit.path)]
+
+
+def preview_enable(tool_code: str, unit: OrgUnit, enabled: bool) -> dict[str, list]:
+    """Who would gain and who would lose the tool if it were set so for unit's subtree (nothing is written).
+
+    Only people holding a role the tool admits somewhere in the subtree can be affected."""
+    from app.models.users import Membership, User
+
+    tool = current_registry().get(tool_code)
+    if tool is None:
+        raise ApiError(404, "tool_not_found", "工具不存在", "No such tool")
+    before = _settings_by_path(tool_code)
+    after = {**before, unit.path: enabled}
+    roles = tool.manifest.roles
+    people = db.session.execute(
+        select(User).join(Membership).join(OrgUnit)
+        .where(Membership.role.in_(roles), OrgUnit.path.startswith(unit.path, autoescape=True),
+               User.active.is_(True))
+        .distinct().order_by(User.wecom_userid)).scalars().all()
+    gains, losses = [], []
+    for person in people:
+        def may(settings, person=person):
+            return any(m.role in roles and _enabled_at(settings, m.org_unit.path) for m in person.memberships)
+        had, has = may(before), may(after)
+        if has and not had:
+            gains.append(person)
+        elif had and not has:
+            losses.append(person)
+    return {"gains": gains, "losses": losses}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree as ET
@@ -17,7 +18,20 @@ from xml.etree import ElementTree as ET
 from flask import Blueprint, Response, current_app, json, request
 from sqlalchemy import select
 
-from app.toolkit import ApiError, Place, WorkItem, audit, blind_index, db, get_place, ratelimit, utcnow
+from app.toolkit import (
+    DB_INT_MAX,
+    ApiError,
+    Place,
+    WorkItem,
+    audit,
+    blind_index,
+    db,
+    get_place,
+    parse_moment,
+    ratelimit,
+    register_error_area,
+    utcnow,
+)
 from toolbox.citizen_report.manifest import MANIFEST, SERVICE_DETAILS
 from toolbox.citizen_report.models import CitizenReport, Open311ApiKey, ReportStatus
 from toolbox.citizen_report.services import Submission, file_report, public_photos, work_item_of
@@ -39,6 +53,15 @@ class Open311Error(Exception):
 
 # --- output -----------------------------------------------------------------------------------
 
+# What XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE/U+FFFF): one citizen's
+# stray \x01 must not make the feed unreadable for every client.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value) -> str:
+    return _NOT_XML.sub("", str(value))
+
+
 def _xml_value(parent: ET.Element, key: str, value) -> None:
     el = ET.SubElement(parent, key)
     if isinstance(value, list):
@@ -54,7 +77,7 @@ def _xml_value(parent: ET.Element, key: str, value) -> None:
     elif isinstance(value, bool):
         el.text = "true" if value else "false"
     elif value is not None:
-        el.text = str(value)
+        el.text = xml_text(value)
 
 
 def _xml_dict(el: ET.Element, data: dict) -> None:
@@ -77,33 +100,35 @@ def render(fmt: str, payload, *, root: str, item: str | None = None, status: int
 
 
 def _format() -> str:
-    return request.view_args.get("fmt", "json") if request.view_args else "json"
+    """The format the client asked for: the route's <fmt>, else the path's suffix (a URL no rule matched)."""
+    fmt = request.view_args.get("fmt") if request.view_args else request.path.rpartition(".")[2]
+    return fmt if fmt in FORMATS else "json"
+
+
+def _error_list(status: int, description: str) -> Response:
+    return render(_format(), [{"code": status, "description": description}], root="errors", item="error",
+                  status=status)
 
 
 @bp.errorhandler(Open311Error)
 def _open311_error(err: Open311Error):
-    return render(_format() if _format() in FORMATS else "json", [{"code": err.status,
-                                                                   "description": err.description}],
-                  root="errors", item="error", status=err.status)
+    return _error_list(err.status, err.description)
 
 
-@bp.errorhandler(ApiError)
-def _api_error(err: ApiError):
+def _area_error(err: ApiError) -> Response:
+    """Every other error under /open311/ (the router's 404/405, the input guard, an internal error): the
+    spec's error list too, never a page."""
     description = err.message_en
     fields = err.details.get("fields")
     if isinstance(fields, dict) and fields:
         description += ": " + "; ".join(f"{k}: {v}" for k, v in fields.items())
-    return _open311_error(Open311Error(err.status if err.status != 422 else 400, description))
+    response = _error_list(err.status if err.status != 422 else 400, description)
+    if err.status == 429 and "retry_after" in err.details:
+        response.headers["Retry-After"] = str(err.details["retry_after"])
+    return response
 
 
-@bp.errorhandler(404)
-def _not_found(err):
-    return _open311_error(Open311Error(404, "Not found"))
-
-
-@bp.errorhandler(405)
-def _method(err):
-    return _open311_error(Open311Error(405, "Method not allowed"))
+bp.record_once(lambda state: register_error_area(state.app, bp.url_prefix + "/", _area_error))
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -137,11 +162,11 @@ def _w3c(at: datetime | None) -> str | None:
 
 
 def _parse_w3c(value: str, name: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace(" ", "+"))
+    try:  # a "+" in a query string arrives as a space
+        return parse_moment(value.replace(" ", "+"), default_tz=UTC, dates=False)
     except ValueError as exc:
-        raise Open311Error(400, f"{name} must be a W3C date-time, e.g. 2026-11-05T08:15:30+08:00") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise Open311Error(400, f"{name} must be a W3C date-time between the years 1900 and 2199, "
+                                "e.g. 2026-11-05T08:15:30+08:00") from exc
 
 
 def service(cat) -> dict:
@@ -293,7 +318,7 @@ def get_requests(fmt: str):
     stmt = _public_reports()
     ids = request.args.get("service_request_id")
     if ids:  # the spec: other parameters are ignored
-        wanted = [int(i) for i in ids.split(",") if i.strip().isdigit()]
+        wanted = [int(i) for i in ids.split(",") if i.strip().isdigit() and int(i) <= DB_INT_MAX]
         stmt = stmt.where(CitizenReport.id.in_(wanted or [-1]))
         rows = db.session.execute(stmt.order_by(CitizenReport.id)).scalars().all()
         return render(fmt, [service_request(r) for r in rows], root="service_requests", item="request")

@@ -145,3 +145,43 @@ def test_service_discovery_names_the_geo_report_v2_endpoint(client):
     assert endpoint["url"].endswith("/open311/v2") and "application/json" in endpoint["formats"]
     root = ET.fromstring(client.get(f"{V2}/discovery.xml").data)
     assert root.tag == "discovery" and root.find("endpoints/endpoint/formats/format") is not None
+
+
+@pytest.mark.parametrize("path", ["/requests/abc.json", "/requests/99999999999999999999.json", "/nothing",
+                                  "/requests/1/extra.json", "/requests.json?service_request_id=%00"])
+def test_every_error_is_the_specs_error_list_in_json(client, path):
+    response = client.get(f"{V2}{path}")
+    assert response.status_code in (400, 404) and response.mimetype == "application/json"
+    errors = response.get_json()
+    assert isinstance(errors, list) and set(errors[0]) == {"code", "description"}
+    assert errors[0]["code"] == response.status_code
+
+
+@pytest.mark.parametrize("path", ["/requests/abc.xml", "/requests/99999999999999999999.xml", "/nothing.xml"])
+def test_every_error_is_the_specs_error_list_in_xml(client, path):
+    response = client.get(f"{V2}{path}")
+    assert response.status_code == 404 and response.mimetype == "text/xml"
+    root = ET.fromstring(response.data)
+    assert root.tag == "errors" and root[0].findtext("code") == "404"
+
+
+def test_wrong_method_is_an_error_list(client):
+    response = client.delete(f"{V2}/services.json")
+    assert response.status_code == 405 and response.get_json()[0]["code"] == 405
+
+
+@pytest.mark.parametrize("args", ["service_request_id=99999999999999999999", "start_date=0001-01-01T00:00:00%2B14:00",
+                                  "end_date=9999-12-31T23:59:59-14:00", "start_date=garbage"])
+def test_hostile_request_filters_never_500(client, args):
+    response = client.get(f"{V2}/requests.json?{args}")
+    assert response.status_code in (200, 400), response.data
+    assert response.mimetype == "application/json"
+
+
+def test_xml_never_carries_characters_xml_forbids(client, place, api_key):
+    created = post(client, api_key, address_id=place, description="路灯\x01不亮\x0b已经\x1f三天了\ufffe")
+    assert created.status_code == 201, created.get_data(as_text=True)
+    feed = client.get(f"{V2}/requests.xml")
+    root = ET.fromstring(feed.data)  # one citizen's control character must not break the feed
+    assert root[0].findtext("description") == "路灯不亮已经三天了"
+    assert client.get(f"{V2}/requests.json").get_json()[0]["description"].startswith("路灯\x01")
