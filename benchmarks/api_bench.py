@@ -278,7 +278,8 @@ def run_backend(backend: str, url: str, args) -> None:
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "benchmark-secret-key",
            "FIELD_ENCRYPTION_KEYS": "benchmark-field-key", "INSTANCE_PATH": str(tmp), "MEDIA_ROOT": str(tmp / "media"),
            "TOKEN_IDLE_SECONDS": str(24 * 3600), "CITIZEN_RATE_LIMIT": "100000000/1", "TOOLBOX_ENV": "development",
-           "REFERENCE_TOOLS": str(tmp / "tools.json"), "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+           "REFERENCE_TOOLS": str(tmp / "tools.json"), "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING",
+           "JOB_RETRY_INTERVALS": ""}
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
     else:

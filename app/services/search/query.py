@@ -53,11 +53,12 @@ def search(user, q: str, filters: SearchFilters | None = None, page: int = 1, pe
     if filters.until is not None:
         where.append(SearchDoc.updated_at < filters.until)
 
-    counts = _capped_counts(where, filters)
+    counts = _capped_counts(backend, terms, where, filters)
     if counts.capped:
         hits = _ranked_page_by_tier(backend, terms, where, filters, page, per_page)
-    else:
-        hits = _ranked_page(backend, terms, where, filters, page, per_page)
+    else:  # every match is in the sample: rank it here
+        ranked = sorted(counts.page_rows, key=lambda h: (h[1], h[2], h[0]), reverse=True)
+        hits = ranked[(page - 1) * per_page:page * per_page]
     by_tool, by_status, total = counts.by_tool, counts.by_status, counts.total
     docs = {d.id: d for d in db.session.execute(
         select(SearchDoc).where(SearchDoc.id.in_([h[0] for h in hits]))).scalars()} if hits else {}
@@ -90,37 +91,44 @@ class _Counts:
     total: int
     capped: bool          # the total is a lower bound
     facets_capped: bool   # the facet counts are lower bounds
+    page_rows: list       # (id, quality, updated_at) of every match passing the filters, when not capped
 
 
-def _capped_counts(where: list, filters: SearchFilters) -> _Counts:
+def _capped_counts(backend, terms, where: list, filters: SearchFilters) -> _Counts:
     """Total and facets, exact up to TOTAL_CAP matches; above it, counts of the first TOTAL_CAP + 1
     matches the database finds (each a lower bound) and a total of TOTAL_CAP, flagged capped.
 
-    Each facet ignores its own filter, so a client can show the other choices.
+    One pass over at most TOTAL_CAP + 1 matches, which also brings their quality and time, so that a
+    query under the cap is ranked from these rows without a second statement. Each facet ignores its
+    own filter, so a client can show the other choices.
     """
     cap = TOTAL_CAP
-    sample = select(SearchDoc.tool, SearchDoc.status).where(*where).limit(cap + 1).subquery()
-    rows = db.session.execute(select(sample.c.tool, sample.c.status, func.count())
-                              .group_by(sample.c.tool, sample.c.status)).all()
+    quality = backend.quality(terms).label("quality")
+    sample = db.session.execute(select(SearchDoc.id, SearchDoc.tool, SearchDoc.status, quality, SearchDoc.updated_at)
+                                .where(*where).limit(cap + 1)).all()
     by_tool: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
-    total = 0
-    for tool, status, n in rows:
+    passing = []
+    for doc_id, tool, status, doc_quality, updated_at in sample:
         tool_ok = filters.tool is None or tool == filters.tool
         status_ok = filters.status is None or status == filters.status
         if status_ok:
-            by_tool[tool] += n
+            by_tool[tool] += 1
         if tool_ok:
-            by_status[status] += n
+            by_status[status] += 1
         if tool_ok and status_ok:
-            total += n
-    capped = facets_capped = sum(n for _, _, n in rows) > cap
+            passing.append((doc_id, doc_quality, aware(updated_at)))
+    total = len(passing)
+    capped = facets_capped = len(sample) > cap
     if capped and (filters.tool is not None or filters.status is not None):
         # the sample saw only part of the matches: count the filtered ones on their own, capped too
         filtered = select(SearchDoc.id).where(*where, *_page_filters(filters)).limit(cap + 1).subquery()
         total = db.session.execute(select(func.count()).select_from(filtered)).scalar_one()
         capped = total > cap
-    return _Counts(by_tool, by_status, min(total, cap), capped, facets_capped)
+        if not capped:
+            passing = [(i, q, aware(at)) for i, q, at in db.session.execute(
+                select(SearchDoc.id, quality, SearchDoc.updated_at).where(*where, *_page_filters(filters)))]
+    return _Counts(by_tool, by_status, min(total, cap), capped, facets_capped, [] if capped else passing)
 
 
 def _page_filters(filters: SearchFilters) -> list:
@@ -130,16 +138,6 @@ def _page_filters(filters: SearchFilters) -> list:
     if filters.status is not None:
         conditions.append(SearchDoc.status == filters.status)
     return conditions
-
-
-def _ranked_page(backend, terms, where, filters, page, per_page) -> list[tuple[int, int, datetime]]:
-    """The page, ranked over every match (there are at most TOTAL_CAP)."""
-    quality = backend.quality(terms).label("quality")
-    rows = db.session.execute(
-        select(SearchDoc.id, quality, SearchDoc.updated_at).where(*where, *_page_filters(filters))
-        .order_by(quality.desc(), SearchDoc.updated_at.desc(), SearchDoc.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)).all()
-    return [(doc_id, q, aware(at)) for doc_id, q, at in rows]
 
 
 def _ranked_page_by_tier(backend, terms, where, filters, page, per_page) -> list[tuple[int, int, datetime]]:
