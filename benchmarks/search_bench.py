@@ -228,8 +228,25 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def time_existing(url: str, runs: int, seed: int) -> None:
+    """--reuse: time the queries on the index a previous run built (the same grid workers, the same queries)."""
+    from app import create_app
+    from app.extensions import db
+    from app.models.org import OrgUnit
+    from app.models.search import SearchDoc
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "SECRET_KEY": "search-bench",
+                      "FIELD_ENCRYPTION_KEYS": ["search-bench-field-key"]})
+    rng = random.Random(seed)
+    with app.app_context():
+        geo = Geography(db.session.execute(select(OrgUnit)).scalars().all(), rng)
+        grid_workers = [f"{g.code.lower()}-worker" for g in rng.sample(geo.grids, 10)]
+        print(f"reusing {db.session.execute(select(func.count(SearchDoc.id))).scalar():,} documents", flush=True)
+        report_latency(app, db, grid_workers, runs, seed)
+
+
 def run(backend: str, url: str, docs: int, runs: int, seed: int, batch: int, cluster: bool = False,
-        sizes: list[int] | None = None) -> None:
+        sizes: list[int] | None = None, reuse: bool = False) -> None:
     from app import create_app
     from app.extensions import db
     from app.models.org import OrgUnit
@@ -237,6 +254,8 @@ def run(backend: str, url: str, docs: int, runs: int, seed: int, batch: int, clu
     from app.services.search import index_records
 
     print(f"\n=== {backend}: {docs:,} documents  ({make_url(url).render_as_string(hide_password=True)})", flush=True)
+    if reuse:
+        return time_existing(url, runs, seed)
     reset_database(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "SECRET_KEY": "search-bench",
                       "FIELD_ENCRYPTION_KEYS": ["search-bench-field-key"]})
@@ -329,6 +348,8 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", type=int, default=300, help="timed queries per user class")
     parser.add_argument("--batch", type=int, default=2000, help="documents per insert batch")
     parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--reuse", action="store_true",
+                        help="do not build: time the queries on the index the last run left in the database")
     parser.add_argument("--cluster", action="store_true",
                         help="PostgreSQL: afterwards CLUSTER the table by org path and time the queries again")
     args = parser.parse_args(argv)
@@ -341,7 +362,7 @@ def main(argv=None) -> None:
         targets.append(("sqlite", f"sqlite:///{Path(args.sqlite_path).resolve()}"))
     for backend, url in targets:
         run(backend, url, args.docs, args.runs, args.seed, args.batch, args.cluster,
-            [int(n) for n in args.sizes.split(",") if n.strip()])
+            [int(n) for n in args.sizes.split(",") if n.strip()], args.reuse)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
+from sqlalchemy.sql.util import ClauseAdapter
 
 from app.extensions import db
 from app.models.org import OrgUnit
@@ -25,6 +26,8 @@ SEARCH_ROLES = ("worker", "operator", "manager")  # business roles only: the thr
 _QUALITY_NAMES = {3: "title", 2: "address", 1: "text"}
 #: Totals and facets are exact up to this many matches, lower bounds ("1000+") above.
 TOTAL_CAP = 1000
+#: A capped query's page is looked for first among this many newest documents in scope.
+RECENT_WINDOW = 2000
 
 
 @dataclass
@@ -44,8 +47,8 @@ def search(user, q: str, filters: SearchFilters | None = None, page: int = 1, pe
     scopes = [scope_roots(scope_paths(user, *SEARCH_ROLES))]
     if filters.org_path:
         scopes.append(scope_roots([filters.org_path]))
-    where = [backend.match(terms, [s for s in scopes if s]),
-             scope_clause(SearchDoc.org_path, user, *SEARCH_ROLES)]
+    match = backend.match(terms, [s for s in scopes if s])
+    where = [match, scope_clause(SearchDoc.org_path, user, *SEARCH_ROLES)]
     if filters.org_path:
         where.append(SearchDoc.org_path.startswith(filters.org_path, autoescape=True))
     if filters.since is not None:
@@ -55,7 +58,7 @@ def search(user, q: str, filters: SearchFilters | None = None, page: int = 1, pe
 
     counts = _capped_counts(backend, terms, where, filters)
     if counts.capped:
-        hits = _ranked_page_by_tier(backend, terms, where, filters, page, per_page)
+        hits = _ranked_page_by_tier(backend, terms, match, where[1:] + _page_filters(filters), page, per_page)
     else:  # every match is in the sample: rank it here
         ranked = sorted(counts.page_rows, key=lambda h: (h[1], h[2], h[0]), reverse=True)
         hits = ranked[(page - 1) * per_page:page * per_page]
@@ -140,20 +143,39 @@ def _page_filters(filters: SearchFilters) -> list:
     return conditions
 
 
-def _ranked_page_by_tier(backend, terms, where, filters, page, per_page) -> list[tuple[int, int, datetime]]:
-    """The same page without ranking every match: the ranking is match quality, then recency, so the
-    first offset + per_page of each quality tier, newest first (ix_search_doc_updated_at), give it
-    exactly; a lower tier is read only when the higher ones do not fill the page."""
+def _ranked_page_by_tier(backend, terms, match, narrowing: list, page: int, per_page: int) -> list[tuple]:
+    """The same page without ranking every match: the ranking is match quality, then recency, so the first
+    page * per_page of each quality tier, newest first, give it exactly; a lower tier is read only when
+    the higher ones do not fill the page."""
     wanted = page * per_page
     found: list[tuple[int, int, datetime]] = []
     for quality, condition in backend.quality_tiers(terms):
-        rows = db.session.execute(
-            select(SearchDoc.id, SearchDoc.updated_at).where(*where, *_page_filters(filters), condition)
-            .order_by(SearchDoc.updated_at.desc(), SearchDoc.id.desc()).limit(wanted - len(found))).all()
-        found += [(doc_id, quality, aware(at)) for doc_id, at in rows]
+        found += [(doc_id, quality, aware(at)) for doc_id, at in
+                  _newest_in_tier(match, condition, narrowing, wanted - len(found))]
         if len(found) >= wanted:
             break
     return found[(page - 1) * per_page:wanted]
+
+
+def _newest_in_tier(match, tier, narrowing: list, n: int) -> list:
+    """The n newest matches of one tier.
+
+    First among the RECENT_WINDOW newest documents in scope (walked along ix_search_doc_updated_at,
+    a bounded cost): if n matches are there, they are the n newest of all, since every newer match is
+    in the window too. Otherwise the tier's matches are sparse, so all of them are few enough to sort
+    (coalesce() keeps the planner off the updated_at walk, which could read the whole table).
+    """
+    recent = select(SearchDoc.id, SearchDoc.updated_at, SearchDoc.tokens).where(*narrowing) \
+        .order_by(SearchDoc.updated_at.desc(), SearchDoc.id.desc()).limit(RECENT_WINDOW).subquery()
+    windowed = ClauseAdapter(recent).traverse(and_(match, tier))  # the same conditions on the window's columns
+    rows = db.session.execute(select(recent.c.id, recent.c.updated_at).where(windowed)
+                              .order_by(recent.c.updated_at.desc(), recent.c.id.desc()).limit(n)).all()
+    if len(rows) >= n:
+        return rows
+    return db.session.execute(
+        select(SearchDoc.id, SearchDoc.updated_at).where(match, tier, *narrowing)
+        .order_by(func.coalesce(SearchDoc.updated_at, SearchDoc.updated_at).desc(), SearchDoc.id.desc())
+        .limit(n)).all()
 
 
 def _facet(counter: Counter, names: dict[str, str]) -> list[dict]:
