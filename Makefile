@@ -58,6 +58,13 @@ clean:
 bench: install
 	$(BIN)/python benchmarks/search_bench.py $(BENCH_ARGS)
 
+# The read path measured as a client loads it: wrk (installed here when apt-get can), 2 gunicorn workers, bare
+# Flask and a raw-SQL reference of each endpoint in the same run (docs/performance.md). BENCH_API_ARGS="--sqlite-only"
+.PHONY: bench-api
+bench-api: install
+	@bash scripts/ensure_system_packages.sh bench
+	$(BIN)/python benchmarks/api_bench.py $(BENCH_API_ARGS)
+
 # Red flood warning for the whole district, 5,000 people on duty (see docs/tools.md). Wipes BENCH_DATABASE_URL.
 .PHONY: bench-flood
 bench-flood: install

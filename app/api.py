@@ -78,14 +78,15 @@ def parse_args(schema: Schema) -> dict:
     return data
 
 
-def paginate(statement: Select, page: int, per_page: int, dump) -> dict:
-    """Run statement for one page; dump turns each row into JSON.
+def paginate(statement: Select, page: int, per_page: int, dump, *, scalars: bool = True) -> dict:
+    """Run statement for one page; dump turns each row into JSON (scalars=False: plain rows, no ORM objects).
 
     The total needs a COUNT only when the page is full (more may follow) or empty past the first page;
     a short page already tells it (offset + rows), which is the common case of a scoped list.
     """
     offset = (page - 1) * per_page
-    rows = db.session.execute(statement.limit(per_page).offset(offset)).scalars().all()
+    result = db.session.execute(statement.limit(per_page).offset(offset))
+    rows = (result.scalars() if scalars else result).all()
     if len(rows) < per_page and (rows or page == 1):
         total = offset + len(rows)
     else:

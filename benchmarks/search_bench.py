@@ -228,7 +228,25 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def run(backend: str, url: str, docs: int, runs: int, seed: int, batch: int, cluster: bool = False) -> None:
+def time_existing(url: str, runs: int, seed: int) -> None:
+    """--reuse: time the queries on the index a previous run built (the same grid workers, the same queries)."""
+    from app import create_app
+    from app.extensions import db
+    from app.models.org import OrgUnit
+    from app.models.search import SearchDoc
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "SECRET_KEY": "search-bench",
+                      "FIELD_ENCRYPTION_KEYS": ["search-bench-field-key"]})
+    rng = random.Random(seed)
+    with app.app_context():
+        geo = Geography(db.session.execute(select(OrgUnit)).scalars().all(), rng)
+        grid_workers = [f"{g.code.lower()}-worker" for g in rng.sample(geo.grids, 10)]
+        print(f"reusing {db.session.execute(select(func.count(SearchDoc.id))).scalar():,} documents", flush=True)
+        report_latency(app, db, grid_workers, runs, seed)
+
+
+def run(backend: str, url: str, docs: int, runs: int, seed: int, batch: int, cluster: bool = False,
+        sizes: list[int] | None = None, reuse: bool = False) -> None:
     from app import create_app
     from app.extensions import db
     from app.models.org import OrgUnit
@@ -236,6 +254,8 @@ def run(backend: str, url: str, docs: int, runs: int, seed: int, batch: int, clu
     from app.services.search import index_records
 
     print(f"\n=== {backend}: {docs:,} documents  ({make_url(url).render_as_string(hide_password=True)})", flush=True)
+    if reuse:
+        return time_existing(url, runs, seed)
     reset_database(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "SECRET_KEY": "search-bench",
                       "FIELD_ENCRYPTION_KEYS": ["search-bench-field-key"]})
@@ -244,37 +264,41 @@ def run(backend: str, url: str, docs: int, runs: int, seed: int, batch: int, clu
         db.create_all()
         seed_district()
         geo = Geography(db.session.execute(select(OrgUnit)).scalars().all(), rng)
+        grid_workers = [f"{g.code.lower()}-worker" for g in rng.sample(geo.grids, 10)]
+        milestones = sorted({n for n in (sizes or [docs]) if n <= docs} | {docs})
         started = time.perf_counter()
         pending = []
         loaded = 0
-        for record in generate(docs, geo, rng):
-            pending.append(record)
-            if len(pending) >= batch:
-                loaded += index_records(pending)
-                db.session.commit()
-                pending = []
-                if loaded % (batch * 20) == 0:
-                    rate = loaded / (time.perf_counter() - started)
-                    print(f"  loaded {loaded:>9,}  ({rate:,.0f} docs/s)", flush=True)
-        loaded += index_records(pending)
-        db.session.commit()
-        load_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        if backend == "postgresql":
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("VACUUM ANALYZE search_doc"))
-        else:
-            db.session.execute(text("INSERT INTO search_doc_fts(search_doc_fts) VALUES ('optimize')"))
-            db.session.execute(text("ANALYZE"))
-            db.session.commit()
-        finish_seconds = time.perf_counter() - started
-        print(f"build: {loaded:,} docs loaded in {load_seconds:,.1f} s ({loaded / load_seconds:,.0f} docs/s), "
-              f"{'VACUUM ANALYZE' if backend == 'postgresql' else 'FTS optimize + ANALYZE'} {finish_seconds:,.1f} s, "
-              f"total {load_seconds + finish_seconds:,.1f} s")
-        print("size:  " + ", ".join(f"{k} {mb(v)}" for k, v in index_size(db).items()))
-
-        grid_workers = [f"{g.code.lower()}-worker" for g in rng.sample(geo.grids, 10)]
-        report_latency(app, db, grid_workers, runs, seed)
+        growth = []
+        records = generate(docs, geo, rng)
+        for milestone in milestones:
+            for record in records:
+                pending.append(record)
+                if len(pending) >= batch or loaded + len(pending) >= milestone:
+                    loaded += index_records(pending)
+                    db.session.commit()
+                    pending = []
+                    if loaded % (batch * 20) == 0:
+                        rate = loaded / (time.perf_counter() - started)
+                        print(f"  loaded {loaded:>9,}  ({rate:,.0f} docs/s)", flush=True)
+                    if loaded >= milestone:
+                        break
+            load_seconds = time.perf_counter() - started
+            finish_seconds = finish_build(db, backend)
+            finish = "VACUUM ANALYZE" if backend == "postgresql" else "FTS optimize + ANALYZE"
+            print(f"\n--- {loaded:,} docs: loaded in {load_seconds:,.1f} s so far "
+                  f"({loaded / load_seconds:,.0f} docs/s), {finish} {finish_seconds:,.1f} s")
+            print("size:  " + ", ".join(f"{k} {mb(v)}" for k, v in index_size(db).items()))
+            growth.append((loaded, report_latency(app, db, grid_workers, runs, seed)))
+        if len(growth) > 1:
+            print(f"\ngrowth ({backend}): p95 ms by documents")
+            for label in growth[0][1]:
+                cells = "  ".join(f"{n:>9,}: {figures[label]['p95']:7.1f}" for n, figures in growth)
+                print(f"  {label:24} {cells}")
+            first, last = growth[0], growth[-1]
+            for label in first[1]:
+                print(f"  {label:24} p95 x{last[1][label]['p95'] / first[1][label]['p95']:.2f} for "
+                      f"x{last[0] / first[0]:.0f} documents")
         if cluster and backend == "postgresql":
             # Ops lever: store each subtree's documents together (takes an exclusive lock while it runs).
             started = time.perf_counter()
@@ -285,18 +309,38 @@ def run(backend: str, url: str, docs: int, runs: int, seed: int, batch: int, clu
             report_latency(app, db, grid_workers, runs, seed)
 
 
-def report_latency(app, db, grid_workers: list[str], runs: int, seed: int) -> None:
+def finish_build(db, backend: str) -> float:
+    started = time.perf_counter()
+    if backend == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE search_doc"))
+    else:
+        db.session.execute(text("INSERT INTO search_doc_fts(search_doc_fts) VALUES ('optimize')"))
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+    return time.perf_counter() - started
+
+
+def report_latency(app, db, grid_workers: list[str], runs: int, seed: int) -> dict:
     rng = random.Random(seed + 1)  # the same queries on every call
+    figures = {}
     for label, userids in (("grid worker (10 grids)", grid_workers), ("district operator", ["ja-operator"])):
         samples, totals, _ = time_queries(app, db, userids, runs, rng)
+        figures[label] = {"p50": percentile(samples, 50), "p95": percentile(samples, 95)}
+        capped = sum(1 for t in totals if t >= 1000)
         print(f"{label:24} n={len(samples):4}  p50 {percentile(samples, 50):7.1f} ms  "
               f"p95 {percentile(samples, 95):7.1f} ms  max {max(samples):7.1f} ms  "
-              f"(matches per query: median {statistics.median(totals):,.0f}, max {max(totals):,})", flush=True)
+              f"(matches per query: median {statistics.median(totals):,.0f}, max {max(totals):,}; "
+              f"{capped} capped at 1000+)", flush=True)
+    return figures
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=1_000_000, help="documents to index (default 1,000,000)")
+    parser.add_argument("--sizes", default="100000,300000,1000000",
+                        help="time the queries when the index reaches each of these sizes (≤ --docs), and print "
+                             "the growth; the default shows 100 k → 1 M")
     parser.add_argument("--backend", choices=("postgresql", "sqlite", "both"), default="both")
     parser.add_argument("--pg-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_search"))
@@ -304,6 +348,8 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", type=int, default=300, help="timed queries per user class")
     parser.add_argument("--batch", type=int, default=2000, help="documents per insert batch")
     parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--reuse", action="store_true",
+                        help="do not build: time the queries on the index the last run left in the database")
     parser.add_argument("--cluster", action="store_true",
                         help="PostgreSQL: afterwards CLUSTER the table by org path and time the queries again")
     args = parser.parse_args(argv)
@@ -315,7 +361,8 @@ def main(argv=None) -> None:
         Path(args.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
         targets.append(("sqlite", f"sqlite:///{Path(args.sqlite_path).resolve()}"))
     for backend, url in targets:
-        run(backend, url, args.docs, args.runs, args.seed, args.batch, args.cluster)
+        run(backend, url, args.docs, args.runs, args.seed, args.batch, args.cluster,
+            [int(n) for n in args.sizes.split(",") if n.strip()], args.reuse)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import jsonify, request
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from app.api import paginate, parse_args, parse_json
 from app.auth import current_user
 from app.errors import ApiError
 from app.extensions import db
 from app.models.base import utcnow
+from app.models.users import User
 from app.models.workitem import WorkItem
 from app.services import audit
 from app.services import workflow as wf
@@ -44,7 +46,9 @@ def list_work_items():
         return _drill_down()
     args = parse_args(WorkItemQuery())
     user, now = current_user(), utcnow()
-    stmt = select(WorkItem).where(wf.visible_to(user))
+    # Assignees for the whole page in one statement (their memberships are not needed to show a name).
+    stmt = select(WorkItem).options(selectinload(WorkItem.assignee).lazyload(User.memberships)) \
+        .where(wf.visible_to(user))
     box = wf.box_clause(args["box"], user, now)
     if box is not None:
         stmt = stmt.where(box)

@@ -2,12 +2,16 @@
 # Debian packages some features need, installed when absent:
 #   fonts-wqy-zenhei            Chinese text on the printable Jing'an code posters (make run, make test)
 #   chromium + chromium-driver  the citizen H5 browser test, only with the argument "browser" (make test)
+#   wrk                         the HTTP load generator of benchmarks/api_bench.py, only with "bench" (make bench-api)
 # Never fails: without them, posters answer 503 cjk_font_missing and the browser test is skipped.
 set -u
 want=()
 if [ "${1:-}" = "browser" ]; then
   [ -x /usr/bin/chromium ] || want+=(chromium)
   [ -x /usr/bin/chromedriver ] || want+=(chromium-driver)
+fi
+if [ "${1:-}" = "bench" ]; then
+  command -v wrk >/dev/null 2>&1 || want+=(wrk)
 fi
 font=""
 for f in /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc; do

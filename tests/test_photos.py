@@ -179,3 +179,39 @@ def test_other_users_cannot_see_an_unattached_upload(client, worker, auth, media
     other = auth.headers("ja02g01-worker")
     assert client.get(f"/api/v1/attachments/{att_id}", headers=other).status_code == 404
     assert client.get(f"/api/v1/attachments/{att_id}/image.jpg", headers=other).status_code == 404
+
+
+def test_a_truncated_png_is_refused(client, worker, media_root):
+    data = png_bytes()
+    assert upload(client, worker, data[: len(data) - 6], "p.png").status_code == 422
+
+
+def test_the_request_does_not_fully_decode_a_jpeg(app, client, worker, media_root, monkeypatch):
+    """Only the draft (1/8 scale) decode runs on the request path; the job decodes in full."""
+    data, sizes = jpeg_with_gps(size=(2400, 1800)), []
+    real_load = Image.Image.load
+
+    def load(img):
+        sizes.append(img.size)
+        return real_load(img)
+
+    monkeypatch.setattr(Image.Image, "load", load)
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", load, raising=True)
+    monkeypatch.setattr(photos.process_attachment, "delay", lambda *a, **k: None)
+    response = upload(client, worker, data)
+    assert response.status_code == 201
+    assert sizes and max(w for w, _ in sizes) <= 2400 // 8
+
+
+def test_the_media_job_refuses_a_truncated_original(app, district, media_root):
+    """Whatever reached storage, the job decodes it in full: a cut-off file ends failed, never shown."""
+    data = jpeg_with_gps(size=(800, 600))
+    with app.app_context():
+        key, digest = media.put("originals", data[: len(data) // 2], "jpg")
+        att = Attachment(sha256=digest, original_key=key, content_type="image/jpeg", format="JPEG",
+                         size=len(data) // 2, width=800, height=600, status="pending", redactions=[])
+        db.session.add(att)
+        db.session.commit()
+        assert photos.process_attachment(att.id) == "failed"
+        att = db.session.get(Attachment, att.id)
+        assert att.display_key is None and "truncated" in att.error

@@ -314,3 +314,32 @@ def test_backend_ddl_can_run_again_as_a_migration_would(app, client, grid_worker
         create_backend_ddl(connection)  # already made by create_all: must be a no-op, not an error
     publish(app, rec(1, "共和新路1234号"))
     assert ids(query(client, grid_worker, "共和新路")) == ["1"]
+
+
+# --- a broad query stays bounded (TOTAL_CAP) -------------------------------------------------------
+
+def test_above_the_cap_totals_are_lower_bounds_and_the_first_page_is_unchanged(app, client, grid_worker,
+                                                                                monkeypatch):
+    from app.services.search import query as search_query
+
+    records = [rec(i, f"积水点{i}号", at=T0 + timedelta(hours=i)) for i in range(8)]
+    records += [rec(100 + i, f"泵站{i}", address=f"积水路{i}号", at=T0 + timedelta(hours=50 + i)) for i in range(5)]
+    records += [rec(200 + i, f"雨水口{i}", text="暴雨积水", tool="flood_duty", type="point",
+                    at=T0 + timedelta(hours=90 + i)) for i in range(6)]
+    publish(app, *records)
+    exact = query(client, grid_worker, "积水", per_page=6)
+    assert exact["total"] == 19 and not exact["total_capped"] and exact["total_text"] == "19"
+    pages = [query(client, grid_worker, "积水", per_page=6, page=n) for n in (1, 2, 3, 4)]
+
+    monkeypatch.setattr(search_query, "TOTAL_CAP", 10)
+    capped = query(client, grid_worker, "积水", per_page=6)
+    assert capped["total"] == 10 and capped["total_capped"] and capped["total_text"] == "10+"
+    assert capped["facets_capped"] and sum(f["count"] for f in capped["facets"]["tool"]) == 11
+    for window in (2000, 3):  # found in the newest documents, or (a small window) by sorting the tier
+        monkeypatch.setattr(search_query, "RECENT_WINDOW", window)
+        for n, expected in enumerate(pages, start=1):  # title tier, then address, then text: the same order
+            assert ids(query(client, grid_worker, "积水", per_page=6, page=n)) == ids(expected), (window, n)
+    assert ids(capped) == [str(i) for i in range(7, 1, -1)]
+    # a filter that leaves few matches is counted exactly again
+    flood = query(client, grid_worker, "积水", tool="flood_duty")
+    assert flood["total"] == 6 and not flood["total_capped"] and ids(flood) == [str(200 + i) for i in range(5, -1, -1)]

@@ -50,3 +50,15 @@ def test_the_inbox_is_two_statements(app, api, items):
         body = api.client.get("/api/v1/work-items?box=all", headers=headers).get_json()
     assert body["counts"]["done"] == 1 and body["total"] == 2
     assert len([s for s in seen if "work_item" in s]) == 2  # the page and the badges; no COUNT for a short page
+
+
+def test_a_full_inbox_page_loads_assignees_at_once(app, api, new_item):
+    ids = [new_item("JA01G01", "waterlogging", title=f"积水{n}") for n in range(6)]
+    for item_id in ids:
+        api.ok("ja01-operator", item_id, "sign")
+    headers = api.headers("ja01-operator")
+    api.client.get("/api/v1/me", headers=headers)
+    with statements(app) as seen:
+        body = api.client.get("/api/v1/work-items?box=all&per_page=5", headers=headers).get_json()
+    assert len(body["items"]) == 5 and body["total"] == 6
+    assert len(seen) <= 5, seen  # page, COUNT (a full page), assignees, badges — not one per item

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import and_, case, cast, column, event, select, table, text
+from sqlalchemy import and_, case, cast, column, event, not_, select, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -81,6 +81,9 @@ class PostgresBackend:
         return case((self._matches(self._tsquery(terms, "A")), 3),
                     (self._matches(self._tsquery(terms, "B")), 2), else_=1)
 
+    def quality_tiers(self, terms: list[Term]):
+        return _tiers(self._matches(self._tsquery(terms, "A")), self._matches(self._tsquery(terms, "B")))
+
     def create_ddl(self, connection) -> None:
         connection.execute(text("CREATE INDEX IF NOT EXISTS ix_search_doc_tokens ON search_doc USING gin (tokens)"))
 
@@ -122,12 +125,21 @@ class SqliteBackend:
         return case((self._matches(self._fts_query(terms, "title")), 3),
                     (self._matches(self._fts_query(terms, "address")), 2), else_=1)
 
+    def quality_tiers(self, terms: list[Term]):
+        return _tiers(self._matches(self._fts_query(terms, "title")),
+                      self._matches(self._fts_query(terms, "address")))
+
     def create_ddl(self, connection) -> None:
         for statement in _SQLITE_DDL:
             connection.execute(text(statement))
 
     def drop_ddl(self, connection) -> None:
         connection.execute(text(f"DROP TABLE IF EXISTS {FTS_TABLE}"))
+
+
+def _tiers(in_title, in_address) -> list[tuple[int, ColumnElement[bool]]]:
+    """The conditions of quality 3, 2 and 1 (the same tiers as quality()), best first."""
+    return [(3, in_title), (2, and_(not_(in_title), in_address)), (1, and_(not_(in_title), not_(in_address)))]
 
 
 _FTS_VALUES = ("json_extract({r}.tokens, '$[0]'), json_extract({r}.tokens, '$[1]'), "
