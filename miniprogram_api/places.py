@@ -131,14 +131,14 @@ def list_places():
     return jsonify(paginate(stmt, args["page"], args["per_page"], lambda p: p.to_dict()))
 
 
-@bp.get("/places/<code>")
+@bp.get("/places/<code:code>")
 @doc("One place", tags=("places",), response=PlaceOut, errors=(404,))
 def get_place(code: str):
     """One place in my scope."""
     return jsonify(_staff_place(code).to_dict())
 
 
-@bp.patch("/places/<code>")
+@bp.patch("/places/<code:code>")
 @doc("Edit a place, or disable its code (active=false)", tags=("places",), body=PlacePatch, response=PlaceOut,
      errors=(404,))
 def update_place(code: str):
@@ -152,7 +152,7 @@ def update_place(code: str):
     return jsonify(place.to_dict())
 
 
-@bp.get("/places/<code>/qrcode.png")
+@bp.get("/places/<code:code>/qrcode.png")
 @public
 @doc("The place's QR code as PNG (opens the H5 report page)", tags=("places",), errors=(404,), public=True)
 def place_qrcode_png(code: str):
@@ -164,7 +164,7 @@ def place_qrcode_png(code: str):
                     headers={"Cache-Control": "public, max-age=86400"})
 
 
-@bp.get("/places/<code>/qrcode.svg")
+@bp.get("/places/<code:code>/qrcode.svg")
 @public
 @doc("The place's QR code as SVG", tags=("places",), errors=(404,), public=True)
 def place_qrcode_svg(code: str):
@@ -202,7 +202,7 @@ def _poster(code: str, fmt: str):
         "Content-Disposition": f'inline; filename="jingan-code-{place.code}.{fmt}"'})
 
 
-@bp.get("/places/<code>/poster.png")
+@bp.get("/places/<code:code>/poster.png")
 @doc("A printable A4 poster (PNG, 150 dpi) with the QR code and Chinese instructions", tags=("places",),
      errors=(404, 503))
 def place_poster_png(code: str):
@@ -210,7 +210,7 @@ def place_poster_png(code: str):
     return _poster(code, "png")
 
 
-@bp.get("/places/<code>/poster.pdf")
+@bp.get("/places/<code:code>/poster.pdf")
 @doc("A printable A4 poster (PDF)", tags=("places",), errors=(404, 503))
 def place_poster_pdf(code: str):
     """A4 poster as PDF."""

@@ -15,9 +15,9 @@ from app.services import audit
 from app.services import workflow as wf
 from app.services.scope import in_scope
 from miniprogram_api import bp
-from miniprogram_api.openapi import doc
+from miniprogram_api.openapi import camel, doc
 from miniprogram_api.work_item_schemas import (
-    ActionIn,
+    ACTION_BODIES,
     ActionOut,
     Counts,
     WorkItemDetail,
@@ -89,14 +89,22 @@ def get_work_item(item_id: int):
     return jsonify(_detail_out.dump(dump_detail(item, user, reveal)))
 
 
-@bp.post("/work-items/<int:item_id>/<action>")
-@doc("Take an action: dispatch, sign, contact, feedback, review_pass, review_reject, visit, reopen, return, "
-     "forward, reassign, extend, supervise, close (202 when it asks for an approval)", tags=("work-items",),
-     body=ActionIn, response=ActionOut, errors=(404, 409))
-def act_on_work_item(item_id: int, action: str):
-    """409 (with allowed_actions) when the state forbids it or someone else acted first; 403 without the right."""
-    data = parse_json(ActionIn())
-    item, result = wf.perform(item_id, action, current_user(), data)
-    approval = result.get("approval")
-    body = {"item": dump_detail(item, current_user()), "approval": dump_approval(approval) if approval else None}
-    return jsonify(ActionOut().dump(body)), 202 if approval is not None else 200
+def _act(action: str, body: type):
+    def act_on_work_item(item_id: int):
+        """409 (with allowed_actions) when the state forbids it or someone else acted first; 403 without the right."""
+        data = parse_json(body())
+        item, result = wf.perform(item_id, action, current_user(), data)
+        approval = result.get("approval")
+        out = {"item": dump_detail(item, current_user()), "approval": dump_approval(approval) if approval else None}
+        return jsonify(ActionOut().dump(out)), 202 if approval is not None else 200
+    return act_on_work_item
+
+
+# One URL, one typed body per action (the document names each: acceptWorkItem's body is SignIn, …).
+for _action, _body in ACTION_BODIES.items():
+    _transition = wf.TRANSITIONS[_action]
+    _view = doc(f"{_transition.label}: {_action} (202 when it asks for an approval)", tags=("work-items",),
+                body=_body, response=ActionOut, statuses=(202,), errors=(404, 409),
+                operation_id=camel(f"{_action}_work_item"))(_act(_action, _body))
+    bp.add_url_rule(f"/work-items/<int:item_id>/{_action}", endpoint=f"{_action}_work_item", view_func=_view,
+                    methods=["POST"])
