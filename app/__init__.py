@@ -34,10 +34,16 @@ def create_app(config: Mapping | None = None) -> Flask:
     from app import auth, errors, models  # noqa: F401 - models register their tables
     from app.extensions import db, migrate
     from app.services import attachments as _attachments  # noqa: F401 - keeps photo links on every flush
+    from app.services import exports as _exports  # noqa: F401 - export sources and the expiry job
+    from app.services import outbox as _outbox  # noqa: F401 - its session listeners, before any commit
     from app.services import redis_conn
     from app.services import search as _search  # noqa: F401 - the query index listens to searchable_* signals
+    from app.services.assessment import store as _stats  # noqa: F401 - assessment facts follow every work item
 
     db.init_app(app)
+    from app.extensions import ping_idle_connections
+    with app.app_context():
+        ping_idle_connections(db.engine, app.config.get("DB_PING_IDLE_SECONDS", 30))
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     redis_conn.init_app(app)
     errors.register_error_handlers(app)
@@ -52,13 +58,18 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(wecom_callback_bp)
     from app.services import workflow  # issue 4: card taps decide approvals; supervision job
     workflow.init_app(app)
+    from app.services import integrations  # issue 19: other systems hear every change (webhooks)
+    integrations.init_app(app)
 
     from app import web  # issue 16: the shared page layer (templates, assets, page sessions)
     from h5.staff import bp as staff_bp  # the staff workbench, /h5/staff/
 
     web.init_app(app)
     app.register_blueprint(staff_bp)
-    app.add_url_rule("/", "index", lambda: redirect(url_for("staff.home")))
+    from app.console import bp as console_bp  # issue 18: the admin console, /console/
+
+    app.register_blueprint(console_bp)
+    app.add_url_rule("/", "index", index)
 
     from app.cli import toolbox_cli
 
@@ -71,12 +82,27 @@ def create_app(config: Mapping | None = None) -> Flask:
     # what they declare. The platform's access rule (role, and not switched off for the caller's
     # unit; 403 tool_not_available) runs before every view of every tool.
     registry.init_app(app, may_open=lambda code: require_tool_access(auth.current_user(), code))
+    from miniprogram_api import definitions as defined_tools  # issue 15: tools defined without code
+
+    defined_tools.init_app(app)
     if _tool_migrations not in migrate.configure_callbacks:
         migrate.configure(_tool_migrations)
 
     app.add_url_rule("/healthz", "healthz", healthz)
     crypto.log_key_check(app)
     return app
+
+
+def index():
+    """The start page: the console for a signed-in administrator, the workbench for everyone else."""
+    from app.console import ADMIN_ROLES
+    from app.services.scope import business_memberships
+    from app.web.session import page_user
+
+    user = page_user()
+    if user is not None and user.has_role(*ADMIN_ROLES) and not business_memberships(user):
+        return redirect(url_for("console.home"))
+    return redirect(url_for("staff.home"))
 
 
 def _tool_migrations(config):

@@ -79,8 +79,20 @@ def parse_args(schema: Schema) -> dict:
 
 
 def paginate(statement: Select, page: int, per_page: int, dump) -> dict:
-    """Run statement for one page; dump turns each row into JSON."""
-    total = db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
-    rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    """Run statement for one page; dump turns each row into JSON.
+
+    The total needs a COUNT only when the page is full (more may follow) or empty past the first page;
+    a short page already tells it (offset + rows), which is the common case of a scoped list.
+    """
+    offset = (page - 1) * per_page
+    rows = db.session.execute(statement.limit(per_page).offset(offset)).scalars().all()
+    if len(rows) < per_page and (rows or page == 1):
+        total = offset + len(rows)
+    else:
+        total = count_rows(statement)
     return {"items": [dump(r) for r in rows], "page": page, "per_page": per_page, "total": total,
             "pages": (total + per_page - 1) // per_page}
+
+
+def count_rows(statement: Select) -> int:
+    return db.session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()

@@ -14,12 +14,14 @@ from datetime import timedelta
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import ApiError
 from app.extensions import db
 from app.models.base import utcnow
-from app.models.users import ApiToken, User
+from app.models.users import ApiToken, Membership, User
+from app.services import local_cache
 
 # Refresh last_seen_at at most this often, so reads do not all become writes.
 _LAST_SEEN_RESOLUTION = timedelta(seconds=30)
@@ -46,17 +48,48 @@ def issue_token(user: User, client: str | None = None) -> tuple[str, ApiToken]:
     return token, row
 
 
+def active_tokens(user: User) -> list[ApiToken]:
+    """The user's sessions that still work (not revoked, not expired)."""
+    return list(db.session.execute(select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow())
+        .order_by(ApiToken.last_seen_at.desc())).scalars())
+
+
+def revoke_tokens(user: User) -> int:
+    """End every session of user, mini-app and browser alike (the caller commits and audits)."""
+    rows = active_tokens(user)
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+    return len(rows)
+
+
 def _unauthenticated(code: str, zh: str, en: str) -> ApiError:
     return ApiError(401, code, zh, en)
 
 
-def resolve_token(raw: str) -> tuple[User, ApiToken]:
-    row = db.session.execute(
-        select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == _hash(raw))
-    ).scalar_one_or_none()
+def _load_token(token_hash: str) -> ApiToken | None:
+    """The token, its user, their memberships and units: one statement."""
+    return db.session.execute(
+        select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.memberships)
+                                 .joinedload(Membership.org_unit))
+        .where(ApiToken.token_hash == token_hash)
+    ).unique().scalar_one_or_none()
+
+
+def _detached_copy(row: ApiToken, last_seen_at) -> ApiToken:
+    """A copy of the loaded token (with user, memberships, units) that no session holds: the cached
+    principal. Requests never use it directly; each merges it into its own session (no SQL)."""
+    holder = Session()
+    copy = holder.merge(row, load=False)
+    holder.expunge_all()
+    set_committed_value(copy, "last_seen_at", last_seen_at)
+    return copy
+
+
+def _check(row: ApiToken | None, now) -> None:
     if row is None:
         raise _unauthenticated("invalid_token", "登录凭证无效，请重新登录", "The token is invalid")
-    now = utcnow()
     if row.revoked_at is not None:
         raise _unauthenticated("token_revoked", "您已退出登录，请重新登录", "The token was revoked")
     if row.expires_at <= now:
@@ -66,9 +99,30 @@ def resolve_token(raw: str) -> tuple[User, ApiToken]:
         raise _unauthenticated("token_idle", "长时间未操作，请重新登录", "The session timed out after inactivity")
     if not row.user.active:
         raise ApiError(403, "user_disabled", "账号已停用", "This account is disabled")
-    if now - row.last_seen_at >= _LAST_SEEN_RESOLUTION:
+
+
+def resolve_token(raw: str) -> tuple[User, ApiToken]:
+    """The token's user, checked (revoked, expired, idle, disabled) on every request.
+
+    The resolved principal is cached per process (local_cache "principal"), keyed by the token's hash,
+    for as long as last_seen_at needs no refresh (30 s); revocation, logout, disabling and role changes
+    bump the cache's version, so they hold at once here and within 1 s in every other process.
+    """
+    token_hash, now = _hash(raw), utcnow()
+    principals = local_cache.cache("principal")
+    cached, version = principals.get(token_hash)
+    if cached is not None and now - cached.last_seen_at < _LAST_SEEN_RESOLUTION:
+        row = db.session.merge(cached, load=False)
+        _check(row, now)
+        return row.user, row
+    row = _load_token(token_hash)
+    _check(row, now)
+    fresh = now - row.last_seen_at >= _LAST_SEEN_RESOLUTION
+    copy = _detached_copy(row, now if fresh else row.last_seen_at)
+    if fresh:
         row.last_seen_at = now
         db.session.commit()
+    principals.put(token_hash, copy, version)
     return row.user, row
 
 
@@ -148,4 +202,6 @@ def roles_required(*roles: str):
 
 
 def init_app(app: Flask) -> None:
+    local_cache.init_app(app, {"principal": float(app.config.get("PRINCIPAL_CACHE_SECONDS", 30)),
+                               "tool_settings": float(app.config.get("TOOL_SETTINGS_CACHE_SECONDS", 60))})
     app.before_request(authenticate_api_request)

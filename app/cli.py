@@ -12,26 +12,30 @@ from urllib.parse import urlsplit
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from rq import Worker
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from app import security_cli
 from app.cli_progress import follow_job
+from app.definitions_cli import definitions_cli
 from app.errors import ApiError
 from app.extensions import db
-from app.jobs import QUEUES, get_queue, schedule_due_jobs
+from app.integrations_cli import integrations_cli
+from app.jobs import QUEUES, make_worker, schedule_due_jobs, sweep_outbox
 from app.models.org import OrgUnit
 from app.places_cli import places_cli
 from app.registry import current_registry
 from app.run_dev import LOOPBACK
 from app.services import workdays
 from app.services.audit import verify_chain
+from app.services.definitions_io import load_seed_definitions
 from app.services.demo import seed_demo
 from app.services.directory import import_roster
 from app.services.district import seed
 from app.services.redis_conn import get_redis
 from app.services.search import rebuild, reindex_job, sources
 from app.services.toolbox import set_enabled, settings_for
+from app.stats_cli import stats_cli
 from app.wecom.client import WeComError
 from app.wecom.directory import sync_directory_job, sync_directory_or_audit_failure
 from app.wecom.simulator import SimulatorServer, simulator_from_config
@@ -49,6 +53,11 @@ def seed_command(no_demo_users: bool, demo: bool):
         raise click.UsageError("--demo needs the demo users")
     result = seed(with_demo_users=not no_demo_users)
     click.echo(f"seeded: {result}")
+    shipped = load_seed_definitions()  # the scenes shipped as tool definitions (issue 15)
+    db.session.commit()
+    click.echo("definitions: " + ", ".join(f"{d['code']} ({d['draft']}"
+                                           + (f", published v{d['published']})" if d["published"] else ")")
+                                           for d in shipped))
     if demo:
         workdays.load_official()  # the demo's deadlines follow the holiday calendar
         db.session.commit()
@@ -135,20 +144,29 @@ def audit_verify():
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker_command(queues: tuple[str, ...], burst: bool):
     """Run an RQ worker for the given queues (default: all)."""
-    names = queues or QUEUES
-    worker = Worker([get_queue(n) for n in names], connection=get_queue(names[0]).connection)
-    worker.work(burst=burst, with_scheduler=True)
+    make_worker(queues or QUEUES).work(burst=burst, with_scheduler=True)
 
 
 @toolbox_cli.command("scheduler")
 @click.option("--once", is_flag=True, help="Queue what is due once and exit.")
 @click.option("--tick", default=30, show_default=True, help="Seconds between checks.")
 def scheduler_command(once: bool, tick: int):
-    """Queue periodic jobs when due; run any number of these, each period is queued once."""
+    """Queue periodic jobs when due and sweep the job outbox; run any number of these.
+
+    Each period is queued once; the sweep relays jobs Redis missed and re-queues jobs of dead
+    workers. A Redis outage is logged and waited out, never the end of the scheduler.
+    """
     while True:
-        queued = schedule_due_jobs()
+        queued, swept = [], {}
+        try:
+            queued = schedule_due_jobs()
+            swept = sweep_outbox()
+        except RedisError as exc:
+            current_app.logger.warning("scheduler: Redis unreachable, trying again in %ss: %s", tick, exc)
         if queued:
             current_app.logger.info("queued periodic jobs: %s", ", ".join(queued))
+        if any(swept.values()):
+            current_app.logger.info("outbox sweep: %s", swept)
         if once:
             click.echo(f"queued: {', '.join(queued) or 'nothing due'}")
             return
@@ -260,6 +278,6 @@ def relink_photos_command():
         click.echo(f"{kind}: {count} photo links")
 
 
-for group in (calendar_cli, work_items_cli, places_cli):
+for group in (calendar_cli, work_items_cli, places_cli, definitions_cli, stats_cli, integrations_cli):
     toolbox_cli.add_command(group)
 security_cli.register(toolbox_cli)

@@ -41,7 +41,11 @@ def from_environment() -> dict:
         "TOOLBOX_ENV": os.environ.get("TOOLBOX_ENV", "development"),
         "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-change-me"),
         "SQLALCHEMY_DATABASE_URI": _normalise_db_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pre-ping per request: connections idle longer than DB_PING_IDLE_SECONDS are checked at
+        # checkout and replaced when dead (app/extensions.py ping_idle_connections); pool_recycle
+        # retires connections before a server or firewall timeout does.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": _int("DB_POOL_RECYCLE_SECONDS", 1800)},
+        "DB_PING_IDLE_SECONDS": _int("DB_PING_IDLE_SECONDS", 30),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Field encryption for personal data: FIELD_ENCRYPTION_KEYS newest first, comma-separated (one
@@ -65,8 +69,29 @@ def from_environment() -> dict:
         # API tokens: absolute lifetime and idle timeout (graded protection asks for both).
         "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 8 * 3600),
         "TOKEN_IDLE_SECONDS": _int("TOKEN_IDLE_SECONDS", 30 * 60),
+        # Per-process caches (app/services/local_cache.py), invalidated through a version key in Redis;
+        # 0 turns one off (the benchmark's before/after switch).
+        "PRINCIPAL_CACHE_SECONDS": _int("PRINCIPAL_CACHE_SECONDS", 30),
+        "TOOL_SETTINGS_CACHE_SECONDS": _int("TOOL_SETTINGS_CACHE_SECONDS", 60),
         # Jobs: retry delays in seconds; the number of entries is the number of retries.
         "JOB_RETRY_INTERVALS": [int(s) for s in os.environ.get("JOB_RETRY_INTERVALS", "10,60,300").split(",") if s],
+        # A worker's heartbeat period: a job whose worker died is re-queued ~60 s after its last beat.
+        "JOB_MONITORING_INTERVAL": _int("JOB_MONITORING_INTERVAL", 10),
+        # The outbox sweeper relays a committed job still unsent after this many seconds.
+        "OUTBOX_RELAY_GRACE": _int("OUTBOX_RELAY_GRACE", 10),
+        # Other systems (issue 19): key rotation grace, webhook retries (exponential from BASE, capped, until
+        # GIVE_UP seconds after the event), the HTTP timeout, how far in the future a reading may be.
+        "INTEGRATION_KEY_GRACE_HOURS": _int("INTEGRATION_KEY_GRACE_HOURS", 24),
+        "WEBHOOK_TIMEOUT_SECONDS": float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10")),
+        "WEBHOOK_RETRY_BASE_SECONDS": float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30")),
+        "WEBHOOK_RETRY_MAX_SECONDS": float(os.environ.get("WEBHOOK_RETRY_MAX_SECONDS", str(4 * 3600))),
+        "WEBHOOK_GIVE_UP_SECONDS": float(os.environ.get("WEBHOOK_GIVE_UP_SECONDS", str(25 * 3600))),
+        "READING_MAX_FUTURE_SECONDS": _int("READING_MAX_FUTURE_SECONDS", 300),
+        "READING_RETENTION_MONTHS": _int("READING_RETENTION_MONTHS", 13),
+        # Water-depth sensors at flood points: how long over the threshold before escalating, and how far
+        # under it a reading must fall to end the episode (hysteresis, cm).
+        "FLOOD_DUTY_SENSOR_SECONDS": _int("FLOOD_DUTY_SENSOR_SECONDS", 300),
+        "FLOOD_DUTY_SENSOR_HYSTERESIS_CM": _int("FLOOD_DUTY_SENSOR_HYSTERESIS_CM", 3),
         "WECOM_CORP_ID": os.environ.get("WECOM_CORP_ID", "ww_jingan_demo"),
         "WECOM_AGENT_ID": os.environ.get("WECOM_AGENT_ID", "1000002"),
         "WECOM_SECRET": os.environ.get("WECOM_SECRET", "demo-secret"),
@@ -84,5 +109,15 @@ def from_environment() -> dict:
         # Failed logins allowed per client IP per window before 429.
         "LOGIN_FAILURE_LIMIT": _int("LOGIN_FAILURE_LIMIT", 10),
         "LOGIN_FAILURE_WINDOW_SECONDS": _int("LOGIN_FAILURE_WINDOW_SECONDS", 300),
+        # Assessment (issue 17): the longest period, the sample below which a unit is shown but not
+        # ranked, the composite score's preset (three_rates = 三率 30/35/35), repeat complaints, exports.
+        "ASSESSMENT_MAX_PERIOD_DAYS": _int("ASSESSMENT_MAX_PERIOD_DAYS", 366),
+        "ASSESSMENT_MIN_SAMPLE": _int("ASSESSMENT_MIN_SAMPLE", 20),
+        "ASSESSMENT_SCORE_PRESET": os.environ.get("ASSESSMENT_SCORE_PRESET", "three_rates"),
+        "REPEAT_WINDOW_WORKING_DAYS": _int("REPEAT_WINDOW_WORKING_DAYS", 10),
+        "REPEAT_DISTANCE_M": _int("REPEAT_DISTANCE_M", 50),
+        "REPEAT_TEXT_SIMILARITY": float(os.environ.get("REPEAT_TEXT_SIMILARITY", "0.8")),
+        "EXPORT_TTL_HOURS": _int("EXPORT_TTL_HOURS", 72),
+        "EXPORT_SHEET_ROWS": _int("EXPORT_SHEET_ROWS", 1_048_575),  # data rows per sheet (Excel's limit)
         "TOOLBOX_DISABLED_TOOLS": [s for s in os.environ.get("TOOLBOX_DISABLED_TOOLS", "").split(",") if s],
     }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -48,3 +50,32 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
+
+
+def ping_idle_connections(engine, idle_seconds: float) -> None:
+    """Check a pooled connection only when it has sat idle for idle_seconds, not on every checkout.
+
+    pool_pre_ping costs a round trip per request; a connection in steady use is alive. One that sat
+    idle (a restarted server, a firewall that drops quiet connections) is pinged at checkout, and a dead
+    one is replaced by the pool (DisconnectionError: the pool opens a fresh connection and retries). A
+    connection that dies mid-request is an error the handler answers; SQLAlchemy then recycles the pool.
+    """
+    if engine.dialect.name == "sqlite":
+        return
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record):
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, proxy):
+        last = record.info.get("checked_in_at")
+        if last is None or time.monotonic() - last < idle_seconds:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:  # noqa: BLE001 - any failure means: do not hand this connection out
+            raise DisconnectionError("an idle pooled connection was dead") from exc

@@ -36,12 +36,13 @@ import os
 import pkgutil
 import re
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import click
 from apispec.ext.marshmallow.common import resolve_schema_cls
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, Flask, current_app, g, has_request_context
 
 from app.extensions import db
 from app.jobs import periodic as schedule_periodic
@@ -247,8 +248,27 @@ class Registry:
 
     def __init__(self, tools: Iterable[Tool] = ()):
         self.tools: dict[str, Tool] = {}
+        # Tools defined without code are rows: refresher(registry) brings the registry up to date with the
+        # published definitions (set by app/services/definitions.py), at most every refresh_every seconds
+        # and once per request, so every host sees a definition another host published.
+        self.refresher: Callable[[Registry], None] | None = None
+        self.refresh_every = 2.0
+        self._refreshed_at = float("-inf")
         for tool in tools:
             self.add(tool)
+
+    def refresh_if_due(self) -> None:
+        if self.refresher is None:
+            return
+        if has_request_context():
+            if g.get("_toolbox_refreshed"):
+                return
+            g._toolbox_refreshed = True
+        now = time.monotonic()
+        if now - self._refreshed_at < self.refresh_every:
+            return
+        self._refreshed_at = now
+        self.refresher(self)
 
     def add(self, tool: Tool) -> Tool:
         validate(tool)
@@ -261,6 +281,24 @@ class Registry:
                 raise ToolError(f"tool {tool.code!r}: place kind {kind.code!r} is already declared by {owner.code!r}")
         self.tools[tool.code] = tool
         return tool
+
+    def put_defined(self, tool: Tool) -> Tool:
+        """Register (or replace with its newer version) a tool defined without code (app/services/definitions.py).
+        It has no blueprint of its own: the one engine serves every defined tool, after the same access check."""
+        have = self.tools.get(tool.code)
+        if have is not None and have.source != tool.source:
+            raise ToolError(f"tool code {tool.code!r} is registered by {have.source}; a definition cannot replace it")
+        validate(tool)
+        for kind in tool.manifest.place_kinds:
+            owner = self.place_kind_owner(kind.code)
+            if owner is not None and owner.code != tool.code:
+                raise ToolError(f"tool {tool.code!r}: place kind {kind.code!r} is already declared by {owner.code!r}")
+        self.tools[tool.code] = tool
+        return tool
+
+    def remove_defined(self, code: str) -> None:
+        if code in self.tools and self.tools[code].source == "definition":
+            del self.tools[code]
 
     def get(self, code: str) -> Tool | None:
         return self.tools.get(code)
@@ -419,5 +457,8 @@ def init_app(app: Flask, may_open: Callable[[str], object]) -> Registry:
 
 
 def current_registry() -> Registry:
-    """The current app's tool registry (made by init_app)."""
-    return current_app.extensions["toolbox"]
+    """The current app's tool registry (made by init_app), with the published definitions of tools defined
+    without code brought up to date."""
+    registry = current_app.extensions["toolbox"]
+    registry.refresh_if_due()
+    return registry

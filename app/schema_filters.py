@@ -4,9 +4,12 @@ from __future__ import annotations
 
 
 def include_name(name, type_, parent_names) -> bool:
-    """Skip tables the search backend creates itself (SQLite FTS5 and its shadow tables)."""
+    """Skip tables the search backend creates itself (SQLite FTS5 and its shadow tables), and the monthly
+    partitions of the readings table (PostgreSQL; made and dropped by jobs, not by the models)."""
     from app.models.search import is_backend_table
 
+    if type_ == "table" and name.startswith("integration_reading_"):
+        return False
     return not (type_ == "table" and is_backend_table(name))
 
 

@@ -39,3 +39,8 @@ searchable_deleted = _signals.signal("searchable-deleted")
 #: tool listens to its own items only (Tool.on_work_item_changed is connected with sender=its code);
 #: kwargs: item_id, action, state, source_tool, source_type, source_id.
 work_item_changed = _signals.signal("work-item-changed")
+
+#: A work item changed, inside the writer's transaction (before commit): what must commit with the change
+#: (webhook deliveries, other systems' outbox rows) listens here. sender: source_tool; kwargs: item (the
+#: WorkItem), action. A handler adds to the session and never commits.
+work_item_recorded = _signals.signal("work-item-recorded")

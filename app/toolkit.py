@@ -68,6 +68,7 @@ from app.services.workflow import (
     create_work_item,
     has_open_work_item,
     is_open,
+    note_work_item,
     open_work_item_for,
     open_work_items_for,
     public_view,
@@ -78,9 +79,11 @@ from app.services.workflow import (
 )
 from app.signals import work_item_changed
 
+# --- sensors: rules over readings other systems send (issue 19) ------------------------------------
+from app.services.integrations.sensors import ThresholdRule, sensor_rule
+
 # --- jobs and messages ------------------------------------------------------------------------------
 from app.jobs import enqueue, job
-from app.services.after_commit import after_commit, delay_after_commit
 from app.services.notify import send_text_message
 from app.wecom.client import WeComError, get_client
 

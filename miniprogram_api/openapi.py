@@ -174,6 +174,10 @@ def build_spec(app: Flask) -> dict:
         path = _PATH_PARAM.sub(lambda m: "{" + m["name"] + "}", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(info, rule)
+    from miniprogram_api.definitions import document_defined_tools
+
+    document_defined_tools(spec, paths, lambda rule: _operation(app.view_functions[rule.endpoint]._openapi, rule),
+                           app)
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path])
     document = spec.to_dict()

@@ -15,7 +15,6 @@ from app.models.place import Place, PlacePosterBatch
 from app.models.users import Role
 from app.schemas import several
 from app.services import audit, media, places, posters
-from app.services.after_commit import delay_after_commit
 from app.services.scope import admin_scope_clause, in_admin_scope, in_scope, scope_clause
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
@@ -226,13 +225,7 @@ def create_poster_batch():
     user = current_user()
     unit = _unit(args["org_unit"])
     _ensure_may_see(user, unit.path, *PLACE_ADMIN_ROLES)
-    batch = PlacePosterBatch(org_unit=unit, org_unit_id=unit.id, format=args["format"], status="queued",
-                             requested_by_id=user.id, total=len(posters.street_places(unit)))
-    db.session.add(batch)
-    db.session.flush()
-    audit.record("place.posters_export", target_type="org_unit", target_id=unit.code,
-                 detail={"batch": batch.id, "format": batch.format})
-    delay_after_commit(posters.build_poster_batch, batch.id)
+    batch = posters.request_batch(unit, args["format"], user)
     db.session.commit()
     db.session.refresh(batch)
     return jsonify(batch.to_dict()), 202

@@ -22,6 +22,11 @@ class WorkItemQuery(PageArgs):
     unit = fields.String(metadata={"description": "only items handled in this unit's subtree (code)"})
     q = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "number or title"})
     priority = fields.String(validate=validate.OneOf(wf.PRIORITIES))
+    indicator = fields.String(metadata={"description": "drill-down: the items counted in this indicator's figure "
+                                                   "(with unit, from, to; see /api/v1/stats/indicators)"})
+    part = fields.String(metadata={"description": "drill-down: numerator (default) or denominator"})
+    from_ = fields.String(data_key="from", metadata={"description": "drill-down period start, YYYY-MM-DD"})
+    to = fields.String(metadata={"description": "drill-down period end, YYYY-MM-DD"})
 
 
 class WorkItemOut(Schema):

@@ -13,6 +13,7 @@ from app.models.base import utcnow
 from app.models.workitem import WorkItem
 from app.services import audit
 from app.services import workflow as wf
+from app.services.assessment.query import drill_down_statement
 from app.services.scope import in_scope
 from miniprogram_api import bp
 from miniprogram_api.openapi import camel, doc
@@ -38,7 +39,9 @@ _item_out, _detail_out = WorkItemOut(), WorkItemDetail()
 @doc("My work items: to do, done, overdue (with counts for badges), filtered and paged", tags=("work-items",),
      query=WorkItemQuery, response=WorkItemPage)
 def list_work_items():
-    """My inbox; everything is limited to my data scope."""
+    """My inbox; everything is limited to my data scope. With ?indicator=: the items behind a figure."""
+    if "indicator" in request.args:
+        return _drill_down()
     args = parse_args(WorkItemQuery())
     user, now = current_user(), utcnow()
     stmt = select(WorkItem).where(wf.visible_to(user))
@@ -62,6 +65,13 @@ def list_work_items():
     page = paginate(stmt.order_by(*order), args["page"], args["per_page"], lambda i: _item_out.dump(dump_item(i)))
     page["counts"] = wf.counts_for(user)
     return jsonify(page)
+
+
+def _drill_down():
+    """Exactly the items counted in one indicator figure, under the indicators' scope and period rules."""
+    args = parse_args(WorkItemQuery())
+    stmt = drill_down_statement(current_user(), request.args)
+    return jsonify(paginate(stmt, args["page"], args["per_page"], lambda i: _item_out.dump(dump_item(i))))
 
 
 @bp.get("/work-items/counts")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 import redis
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import create_engine, event, inspect, select, text
 
 from app import create_app
 from app.extensions import db
@@ -111,6 +111,8 @@ def empty_tables(app) -> None:
             else:
                 for table in tables:
                     conn.execute(text(f"DELETE FROM {table}"))
+    for cache in app.extensions.get("local_caches", {}).values():
+        cache.clear()  # the raw DELETEs above bypass the ORM that bumps the caches' versions
 
 
 def close_app(app) -> None:
@@ -120,6 +122,23 @@ def close_app(app) -> None:
         db.engine.dispose()
     if app.extensions.get("redis") is not None:
         app.extensions["redis"].close()
+
+
+@contextmanager
+def statements(app):
+    """The SQL statements the app sends meanwhile (a list that fills while the block runs)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture(scope="session")

@@ -28,3 +28,11 @@ def heartbeat() -> str:
     """A no-argument job for the periodic scheduler tests."""
     write_marker("heartbeat")
     return "beat"
+
+
+@job("default")
+def asks_for_a_marker(label: str) -> str:
+    """A job that writes and asks for another job, and does not commit: the worker still sends it."""
+    audit.record("test.marker", detail={"label": f"asked-{label}"})
+    write_marker.delay(label)
+    return label

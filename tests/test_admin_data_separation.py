@@ -16,6 +16,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.console import ENDPOINT_ROLES
 from app.extensions import db
 from app.models.base import utcnow
 from tests.citizen_support import png_bytes, run_jobs, temporary_media_root
@@ -36,7 +37,13 @@ DUTIES = {
     "citizen_report.list_api_keys": {"ja-admin"},
     "api_v1.list_users": {"ja-secadmin"},
     "api_v1.read_audit_log": {"ja-auditor"},
+    "console.home": EVERYONE,
 }
+# The admin console: each page is the duty of the one role it declares (app.console.page).
+_CONSOLE_ADMIN = {"admin": "ja-admin", "security_admin": "ja-secadmin", "audit_admin": "ja-auditor"}
+DUTIES.update({endpoint: {_CONSOLE_ADMIN[role]} for endpoint, role in ENDPOINT_ROLES.items()})
+CONSOLE_VALUES = {"console.tool": {"code": "construction_sites"}, "console.unit_edit": {"code": "JA01"},
+                  "console.person": {"userid": "ja01g01-worker"}}
 # Public by design (a citizen's page, reached by an unguessable code; Open311; health; static files).
 PUBLIC_BY_DESIGN = {"static", "healthz", "h5.static", "web.static", "index", "h5.report_form", "h5.submit_report",
                     "h5.received", "h5.tracking_lookup", "h5.tracking", "h5.public_photo", "wecom_callback.verify_url"}
@@ -163,8 +170,12 @@ def url_for_rule(rule, ids: dict) -> str:
             values[name] = "JA01"
         elif name == "code" and rule.endpoint.startswith("staff.tool"):
             values[name] = "construction_sites"  # the workbench's tool screens
+        elif name in CONSOLE_VALUES.get(rule.endpoint, {}):
+            values[name] = CONSOLE_VALUES[rule.endpoint][name]
         elif name in ids:
             values[name] = ids[name]
+        elif name == "batch_id" and rule.endpoint.startswith("console."):
+            values[name] = 1  # no batch in the walk: the page answers 404
         else:
             pytest.fail(f"the walk has no value for <{name}> in {rule.rule}: add one to seed_business_data")
     return rule.build(values)[1]

@@ -29,7 +29,7 @@ def run_worker(*queues: str) -> None:
 @needs_redis
 def test_job_is_queued_and_a_real_worker_runs_it(ctx):
     handle = jobs_for_tests.write_marker.delay("from-worker")
-    assert isinstance(handle, Job) and handle.origin == "default"
+    assert handle.origin == "default" and handle.get_status() == "queued"
     assert markers() == []  # nothing happens until a worker picks it up
     run_worker("default")
     db.session.expire_all()

@@ -21,5 +21,10 @@ __all__ = [
     "WeComCallbackEvent",
 ]
 from app.models.attachment import Attachment, AttachmentLink  # noqa: E402,F401 - issue 5
+from app.models.definitions import DefinedRecord, ToolDefinition, ToolDefinitionVersion  # noqa: E402,F401 - issue 15
+from app.models.export import ExportJob  # noqa: E402,F401 - issue 17: Excel exports
 from app.models.idempotency import IdempotencyKey  # noqa: E402,F401 - issue 16: page submissions
+from app.models.integration import IntegrationSystem  # noqa: E402,F401 - issue 19: other systems
+from app.models.outbox import JobOutbox  # noqa: E402,F401 - issue 12: no job lost
 from app.models.place import Place, PlacePosterBatch  # noqa: E402,F401 - issue 5
+from app.models.stats import StatsDaily, StatsItem, WorkItemRepeat  # noqa: E402,F401 - issue 17: assessment

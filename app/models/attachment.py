@@ -23,6 +23,7 @@ from app.models.base import TimestampMixin
 
 class AttachmentStatus:
     PENDING = "pending"      # stored, waiting for the media job
+    PROCESSING = "processing"  # a media job is at work on it (or its worker died: the sweeper re-queues it)
     READY = "ready"          # display copy and thumbnail exist
     FAILED = "failed"        # the media job could not process it (error says why)
 

@@ -27,7 +27,6 @@ from app.jobs import job
 from app.models.attachment import Attachment, AttachmentStatus
 from app.models.base import utcnow
 from app.services import attachments, audit, media
-from app.services.after_commit import delay_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +104,7 @@ def accept_upload(file_storage, *, uploader_id: int | None = None) -> Attachment
     )
     db.session.add(att)
     db.session.flush()
-    delay_after_commit(process_attachment, att.id)
+    process_attachment.delay(att.id)
     return att
 
 
@@ -158,13 +157,24 @@ def render(att: Attachment) -> None:
     att.status, att.error = AttachmentStatus.READY, None
 
 
-@job("media", timeout=300)
+def _processing_given_up(attachment_id: int) -> None:
+    """Every attempt died (its workers were killed): say so instead of `processing` for ever."""
+    att = db.session.get(Attachment, attachment_id)
+    if att is not None and att.status in (AttachmentStatus.PENDING, AttachmentStatus.PROCESSING):
+        att.status, att.error = AttachmentStatus.FAILED, "处理中断，已放弃 (the media job was abandoned)"
+        db.session.commit()
+
+
+@job("media", timeout=300, give_up=_processing_given_up)
 def process_attachment(attachment_id: int) -> str:
-    """Strip metadata, orient, resize and thumbnail one attachment."""
+    """Strip metadata, orient, resize and thumbnail one attachment (again, if a worker died mid-way)."""
     att = db.session.get(Attachment, attachment_id)
     if att is None:
         log.warning("attachment %s vanished before processing", attachment_id)
         return "missing"
+    if att.status == AttachmentStatus.PENDING:
+        att.status = AttachmentStatus.PROCESSING  # visible while at work; stays so if this worker dies
+        db.session.commit()
     try:
         render(att)
     except (OSError, ValueError) as exc:

@@ -125,6 +125,20 @@ def street_places(unit) -> list[Place]:
         .order_by(Place.org_path, Place.name, Place.id)).scalars())
 
 
+def request_batch(unit, fmt: str, requested_by) -> PlacePosterBatch:
+    """Queue a ZIP of unit's posters in the caller's transaction (the outbox); audited. API and console use it."""
+    from app.services import audit
+
+    batch = PlacePosterBatch(org_unit=unit, org_unit_id=unit.id, format=fmt, status="queued",
+                             requested_by_id=getattr(requested_by, "id", None), total=len(street_places(unit)))
+    db.session.add(batch)
+    db.session.flush()
+    audit.record("place.posters_export", target_type="org_unit", target_id=unit.code,
+                 detail={"batch": batch.id, "format": batch.format})
+    build_poster_batch.delay(batch.id)
+    return batch
+
+
 def _set_rq_progress(batch: PlacePosterBatch) -> None:
     from rq import get_current_job
     current = get_current_job()

@@ -145,3 +145,30 @@ def working_days_between(first: date, last: date) -> int:
     """Working days in [first, last]."""
     exceptions = _exceptions(first, last)
     return sum(1 for i in range((last - first).days + 1) if _is_working(first + timedelta(days=i), exceptions))
+
+
+class WorkingCalendar:
+    """The calendar read once, for computing many items' clocks (assessment facts, rebuilds)."""
+
+    def __init__(self):
+        self._exceptions = dict(db.session.execute(select(CalendarDay.day, CalendarDay.kind)).all())
+
+    def is_working(self, day: date) -> bool:
+        return _is_working(day, self._exceptions)
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """As add_working_days(), from the calendar in memory."""
+        day = local_date(start)
+        if days == 0:
+            while not self.is_working(day):
+                day += timedelta(days=1)
+        counted = 0
+        while counted < days:
+            day += timedelta(days=1)
+            if self.is_working(day):
+                counted += 1
+        return datetime.combine(day, time(23, 59, 59), tzinfo=TZ).astimezone(UTC)
+
+    def between(self, first: date, last: date) -> int:
+        """Working days in [first, last] (0 when last is before first)."""
+        return sum(1 for i in range((last - first).days + 1) if self.is_working(first + timedelta(days=i)))

@@ -62,6 +62,14 @@ def _session_user():
     return user, raw
 
 
+def page_user():
+    """The signed-in person of this browser, or None (no session, or one that has ended)."""
+    try:
+        return _session_user()[0]
+    except ApiError:
+        return None
+
+
 def require_login(bp: Blueprint, roles: tuple[str, ...] = (), refusal: str = "您的角色不能使用此页面") -> None:
     """Before every view of bp: a signed-in, active user (with one of roles), and CSRF on writes."""
 

@@ -54,3 +54,42 @@ def demo(app, district):
         workdays.load_official()
         db.session.commit()
         return seed_demo()
+
+
+@pytest.fixture
+def live_app(app, live_server, tmp_path):
+    """The app behind the live server, with OAuth coming back to it and media in a temporary folder."""
+    from tests.citizen_support import temporary_media_root
+
+    old = app.config["PUBLIC_BASE_URL"]
+    app.config["PUBLIC_BASE_URL"] = live_server.url
+    with temporary_media_root(app, tmp_path / "media"):
+        yield app
+    app.config["PUBLIC_BASE_URL"] = old
+
+
+class Browser:
+    """A selenium driver with patient look-ups (the machine is loaded) and screenshots."""
+
+    def __init__(self, driver, base: str, shots, timeout: int = 30):
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        self.driver, self.base, self.shots = driver, base, shots
+        self.wait = WebDriverWait(driver, timeout)
+
+    def find(self, css):
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+
+        return self.wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+    def click(self, css):
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+
+        element = self.wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, css)))
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        element.click()
+
+    def shot(self, name):
+        self.shots.take(self.driver, name)

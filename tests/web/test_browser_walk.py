@@ -10,44 +10,21 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.workitem import WorkItem
-from tests.citizen_support import jpeg_with_gps, run_jobs, temporary_media_root
+from tests.citizen_support import jpeg_with_gps, run_jobs
+from tests.web.conftest import Browser
 from toolbox.construction_sites.models import Site
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def site_app(app, live_server, tmp_path):
-    old = app.config["PUBLIC_BASE_URL"]
-    app.config["PUBLIC_BASE_URL"] = live_server.url  # OAuth comes back here
-    with temporary_media_root(app, tmp_path / "media"):
-        yield app
-    app.config["PUBLIC_BASE_URL"] = old
+def site_app(live_app):
+    return live_app
 
 
-class Walk:
+class Walk(Browser):
     def __init__(self, driver, base: str, shots):
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        self.driver, self.base, self.shots = driver, base, shots
-        self.wait = WebDriverWait(driver, 20)
-
-    def find(self, css):
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as ec
-
-        return self.wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
-
-    def click(self, css):
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as ec
-
-        element = self.wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, css)))
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-        element.click()
-
-    def shot(self, name):
-        self.shots.take(self.driver, name)
+        super().__init__(driver, base, shots, timeout=20)
 
     def login(self, userid: str, shot: bool = False):
         """Sign in as userid through the simulator's WeCom OAuth page, landing on the workbench."""

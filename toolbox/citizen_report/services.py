@@ -374,7 +374,7 @@ def _tell_follow_up(report: CitizenReport) -> None:
     text = (f"市民评价：{RATINGS[report.rating]}"
             + (f"。意见：{report.rating_comment}" if report.rating_comment else "") + hint)
     card = tk.message(item, text)  # a text card opening the item in the workbench, where the 回访 is done
-    tk.delay_after_commit(tk.send_card_message, userids, f"【随手拍回访】{card.title}", card.description, card.path)
+    tk.send_card_message.delay(userids, f"【随手拍回访】{card.title}", card.description, card.path)
 
 
 def reopen(report: CitizenReport, reason: str) -> CitizenReport:

@@ -3,7 +3,7 @@ confirmation, waterlogging points with depth reports escalated to 区防汛办 (
 """
 
 from app import toolkit as tk
-from toolbox.flood_duty import jobs, services  # noqa: F401 - jobs: the warning fan-out
+from toolbox.flood_duty import jobs, sensors, services  # noqa: F401 - jobs: the warning fan-out; sensors: its rule
 from toolbox.flood_duty.api import bp
 from toolbox.flood_duty.models import CODE
 

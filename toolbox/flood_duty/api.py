@@ -156,8 +156,8 @@ def set_level():
     unit = _unit(data["org_unit"], OrgLevel.DISTRICT, OrgLevel.STREET, what="预警")
     warning = services.set_level(unit, data["level"], current_user(), hazard=data["hazard"],
                                  message=data["message"])
+    jobs.dispatch_warning.delay(warning.id)  # committed with the warning (the job outbox)
     db.session.commit()
-    jobs.dispatch_warning.delay(warning.id)
     return jsonify(_warning_out.dump(db.session.get(FloodWarning, warning.id))), 201
 
 

@@ -19,7 +19,6 @@ from app.toolkit import (
     OrgLevel,
     Row,
     ToolScreens,
-    after_commit,
     db,
     ensure_in_scope,
     form,
@@ -229,7 +228,7 @@ def level_form(user, args) -> FormScreen:
         unit = unit_in_scope(user, values["org_unit"], COMMAND_ROLES)
         w = services.set_level(unit, values["level"], user, hazard=values["hazard"], message=values["message"] or "")
         warning_id = w.id
-        after_commit(lambda: jobs.dispatch_warning.delay(warning_id))
+        jobs.dispatch_warning.delay(warning_id)  # queued with this transaction (the job outbox)
         flash(f"已发布：{unit.name}{HAZARDS[w.hazard]}{LEVELS[w.level]}" + ("预警" if w.level != "none" else ""), "ok")
         return warning_url(w.id) if w.level != "none" else screens.url("home")
 

@@ -17,7 +17,6 @@ from app.models.org import OrgUnit
 from app.models.users import User
 from app.models.workitem import WorkItem, WorkItemApproval
 from app.services import audit
-from app.services.after_commit import after_commit
 from app.services.notify import page_url
 from app.services.workdays import TZ, add_working_days
 from app.services.workflow.changes import conflict, move, write_conflicts
@@ -50,7 +49,7 @@ def request_approval(item, user, kind, sending: OrgUnit, now, notify, *, target=
               to_unit=target, reason=reason or None, at=now, days=days, approver_unit=approver_unit.code)
     db.session.flush()
     approval_id = approval.id
-    after_commit(lambda: send_approval_card.delay(approval_id))
+    send_approval_card.delay(approval_id)  # the outbox sends it once this transaction commits
     return approval
 
 
@@ -116,7 +115,7 @@ def decide(approval_id: int, user: User, approve: bool, *, via: str, note: str |
                      target_id=approval.id, actor=user, detail={"number": item.number, "kind": approval.kind,
                                                                 "status": approval.status, "via": via})
         announce_change(item, action, notify=notify)
-        after_commit(lambda: update_approval_card.delay(approval_id))
+        update_approval_card.delay(approval_id)
         db.session.commit()
     return approval, True
 

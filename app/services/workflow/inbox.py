@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, false, func, not_, or_, select
+from sqlalchemy import and_, case, exists, false, func, not_, or_, select
 
 from app.extensions import db
 from app.models.base import utcnow
@@ -73,16 +73,23 @@ def approvals_for(user: User):
             .where(scope_clause(OrgUnit.path, user, Role.MANAGER)))
 
 
+def count_where(condition):
+    """count(*) FILTER (WHERE condition) on PostgreSQL; SUM(CASE …) where FILTER is not a given (SQLite)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.count().filter(condition)
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
 def counts_for(user: User) -> dict:
-    """Badge counts: to do, done, overdue, and approvals waiting for me."""
+    """Badge counts: to do, done, overdue, and approvals waiting for me, in one statement."""
     now = utcnow()
-    result = {}
-    for box in ("todo", "done", "overdue"):
-        stmt = select(func.count(WorkItem.id)).where(visible_to(user), box_clause(box, user, now))
-        result[box] = db.session.execute(stmt).scalar_one()
+    boxes = ("todo", "done", "overdue")
     pending = approvals_for(user).where(WorkItemApproval.status == "pending")
-    result["approvals"] = db.session.execute(select(func.count()).select_from(pending.subquery())).scalar_one()
-    return result
+    stmt = (select(*(count_where(box_clause(box, user, now)).label(box) for box in boxes),
+                   select(func.count()).select_from(pending.subquery()).scalar_subquery().label("approvals"))
+            .select_from(WorkItem).where(visible_to(user)))
+    row = db.session.execute(stmt).one()
+    return {key: int(value) for key, value in row._mapping.items()}
 
 
 # --- the workbench's boxes (待签收, 处置中, 待审核, 待派单, 临期, 超期) --------------------------------
@@ -129,9 +136,9 @@ def workbench_box_clause(box: str, user: User, now=None):
 def workbench_counts(user: User) -> dict[str, int]:
     """How many items I can see wait in each workbench box."""
     now = utcnow()
-    visible = visible_to(user)
-    return {box: db.session.execute(select(func.count(WorkItem.id)).where(
-        visible, workbench_box_clause(box, user, now))).scalar_one() for box in WORKBENCH_BOXES}
+    stmt = select(*(count_where(workbench_box_clause(box, user, now)).label(box) for box in WORKBENCH_BOXES)) \
+        .select_from(WorkItem).where(visible_to(user))
+    return {key: int(value) for key, value in db.session.execute(stmt).one()._mapping.items()}
 
 
 def pending_approvals_for(user: User):

@@ -21,7 +21,7 @@ from app.services.after_commit import after_commit
 from app.services.notify import send_card_message, send_text_message
 from app.services.workdays import TZ
 from app.services.workflow.states import OPEN_STATES
-from app.signals import work_item_changed
+from app.signals import work_item_changed, work_item_recorded
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,8 @@ def dispatchers(item: WorkItem) -> list[str]:
 
 def announce_change(item: WorkItem, action: str, *, notify: Iterable[tuple[list[str], str]] = (),
                     exclude: str | None = None) -> None:
-    """After commit: announce the change and tell the people it concerns (WeCom, notify queue)."""
+    """Record the change for other systems now (work_item_recorded, in the transaction); after commit announce
+    it and tell the people it concerns (WeCom, notify queue)."""
     payload = {"item_id": item.id, "action": action, "state": item.state, "source_tool": item.source_tool,
                "source_type": item.source_type, "source_id": item.source_id}
     messages = []
@@ -106,6 +107,8 @@ def announce_change(item: WorkItem, action: str, *, notify: Iterable[tuple[list[
         ids = sorted({u for u in userids if u and u != exclude})
         if ids:
             messages.append((ids, content))
+
+    work_item_recorded.send(item.source_tool, item=item, action=action)  # in the transaction: commits with it
 
     def fire():
         work_item_changed.send(item.source_tool, **payload)

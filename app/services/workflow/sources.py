@@ -32,8 +32,11 @@ def create_work_item(*, tool: str, category: str, title: str, org_unit: OrgUnit,
                      description: str = "", address: str | None = None, lat: float | None = None,
                      lng: float | None = None, photo_ids: Iterable[int] = (), reporter_name: str | None = None,
                      reporter_mobile: str | None = None, reporter_user: User | None = None,
-                     priority: str = "normal", actor=None) -> WorkItem:
-    """Accept (受理) and dispatch (派单) a problem to the unit its category routes to. THE CALLER COMMITS."""
+                     priority: str = "normal", actor=None, close_due_at=None) -> WorkItem:
+    """Accept (受理) and dispatch (派单) a problem to the unit its category routes to. THE CALLER COMMITS.
+
+    close_due_at: a deadline the source set itself (12345 sets its own limits), instead of the category's.
+    """
     if priority not in PRIORITIES:
         raise ApiError(422, "invalid_priority", "优先级无效", "Unknown priority", allowed=list(PRIORITIES))
     if not title or not title.strip():
@@ -50,7 +53,7 @@ def create_work_item(*, tool: str, category: str, title: str, org_unit: OrgUnit,
         reporter_user_id=getattr(reporter_user, "id", None), priority=priority, state="dispatched",
         org_unit=target, org_path=target.path, dispatch_unit=dispatcher, dispatch_path=dispatcher.path,
         created_by_id=getattr(actor, "id", None), close_days=limits.close_days,
-        close_due_at=add_working_days(now, limits.close_days), last_action_at=now,
+        close_due_at=close_due_at or add_working_days(now, limits.close_days), last_action_at=now,
     )
     add_event(item, "create", actor, to_state="accepted", to_unit=dispatcher, at=now,
               source={"tool": tool, "type": source_type, "id": str(source_id)}, origin_unit=org_unit.code)
@@ -97,6 +100,20 @@ def close_verified(item_id: int, *, tool: str, actor, reason: str, **detail) -> 
     return item
 
 
+def note_work_item(item_id: int, *, tool: str, actor, reason: str, **detail) -> WorkItem | None:
+    """A timeline entry (情况说明) the tool that raised the item adds without changing its state, e.g. "the
+    waterlogging the sensor reported has ended". Audited; None for an unknown item. THE CALLER COMMITS."""
+    item = db.session.get(WorkItem, item_id)
+    if item is None:
+        return None
+    if item.source_tool != tool:
+        raise ValueError(f"work item {item.number} was not raised by {tool}")
+    add_event(item, "note", actor, from_state=item.state, to_state=item.state, reason=reason, **detail)
+    audit.record("work_item.note", target_type="work_item", target_id=item.id, actor=actor,
+                 detail={"number": item.number, "tool": tool, **detail})
+    return item
+
+
 # --- the link between a tool's record and its work items -----------------------------------------
 #
 # A work item carries source_tool/source_type/source_id; a record class that raises work items
@@ -106,7 +123,7 @@ def close_verified(item_id: int, *, tool: str, actor, reason: str, **detail) -> 
 def source_of(record) -> tuple[str, str, str]:
     """(tool, type, id) of a record class declaring `record_of = (tool, type)`."""
     try:
-        tool, source_type = type(record).record_of
+        tool, source_type = record.record_of  # a class attribute, or per row (records of defined tools)
     except AttributeError:
         raise TypeError(f"{type(record).__name__} declares no record_of = (tool, type)") from None
     return tool, source_type, str(record.id)

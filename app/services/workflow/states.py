@@ -91,7 +91,7 @@ ROUND_STARTS = ("create", "dispatch", "forward", "reassign", "return", "review_r
 EVENT_LABELS = {
     "create": "受理", "forward_requested": "申请转派", "extend_requested": "申请延期",
     "forward_rejected": "转派被驳回", "extend_rejected": "延期被驳回", "approval_void": "审批作废",
-    "remind": "临期提醒", "overdue": "超期", **{a: t.label for a, t in TRANSITIONS.items()},
+    "remind": "临期提醒", "overdue": "超期", "note": "情况说明", **{a: t.label for a, t in TRANSITIONS.items()},
 }
 APPROVAL_KINDS = {"forward": "转派", "extend": "延期"}
 APPROVAL_STATUS = {"pending": "待审批", "approved": "已同意", "rejected": "已驳回", "void": "已作废"}
