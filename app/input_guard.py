@@ -70,11 +70,18 @@ class CodeConverter(BaseConverter):
     regex = r"[A-Za-z0-9_]{1,64}"
 
 
+class HexConverter(BaseConverter):
+    """`<hex:x>`: a random hex token (e.g. an export's id), so `/exports/sources` never reads as one."""
+
+    regex = r"[0-9a-f]{8,64}"
+
+
 #: The OpenAPI schema of each converter's path parameter.
 CONVERTER_SCHEMAS = {
     BoundedIntConverter: {"type": "integer", "minimum": 0, "maximum": DB_INT_MAX},
     DayConverter: {"type": "string", "format": "date"},
     CodeConverter: {"type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$"},
+    HexConverter: {"type": "string", "pattern": "^[0-9a-f]{8,64}$"},
 }
 
 
@@ -140,7 +147,8 @@ def check_request() -> None:
 
 def init_app(app: Flask) -> None:
     """Before any rule is added (the converter applies to rules made after it) and any other before_request."""
-    app.url_map.converters.update(int=BoundedIntConverter, day=DayConverter, code=CodeConverter)
+    app.url_map.converters.update(int=BoundedIntConverter, day=DayConverter, code=CodeConverter,
+                                  hex=HexConverter)
     app.json = GuardedJSONProvider(app)
     app.before_request(check_request)
 

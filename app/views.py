@@ -69,12 +69,17 @@ def paged(statement, dump, args: dict | None = None):
     return jsonify(paginate(statement, args["page"], args["per_page"], dump))
 
 
-def under_unit(path_column, code: str):
-    """SQL: path_column lies in the subtree of the unit with this code (400 when there is no such unit)."""
+def filter_unit(code: str) -> OrgUnit:
+    """The org unit a list is filtered by: one answer everywhere for an unknown one (404 org_unit_not_found)."""
     unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
     if unit is None:
-        raise ApiError(400, "invalid_query", "单位不存在", "No such org unit")
-    return path_column.startswith(unit.path, autoescape=True)
+        raise ApiError(404, "org_unit_not_found", "单位不存在", "No such org unit")
+    return unit
+
+
+def under_unit(path_column, code: str):
+    """SQL: path_column lies in the subtree of the unit with this code (404 when there is no such unit)."""
+    return path_column.startswith(filter_unit(code).path, autoescape=True)
 
 
 def text_matches(q: str, *columns):

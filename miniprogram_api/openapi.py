@@ -61,6 +61,12 @@ def doc(summary: str, *, tags: tuple[str, ...] = (), query: type[Schema] | None 
 BINARY = {"type": "string", "format": "binary"}
 
 
+class FileUpload(Schema):
+    """A multipart form with one file in the field `file`."""
+
+    file = fields.Raw(required=True, metadata={**BINARY, "description": "the file"})
+
+
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)

@@ -16,6 +16,7 @@ from app.models.users import Role
 from app.schemas import several
 from app.services import audit, media, places, posters
 from app.services.scope import admin_scope_clause, in_admin_scope, in_scope, scope_clause
+from app.views import filter_unit
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
 
@@ -80,10 +81,7 @@ class PlacePage(PageOut):
 
 
 def _unit(code: str) -> OrgUnit:
-    unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
-    if unit is None:
-        raise ApiError(404, "org_unit_not_found", "单位不存在", "No such org unit")
-    return unit
+    return filter_unit(code)
 
 
 def _staff_place(code: str, *roles: str) -> Place:
@@ -153,7 +151,8 @@ def update_place(code: str):
 
 @bp.get("/places/<code:code>/qrcode.png")
 @public
-@doc("The place's QR code as PNG (opens the H5 report page)", tags=("places",), errors=(404,), public=True)
+@doc("The place's QR code as PNG (opens the H5 report page)", tags=("places",), errors=(404,), public=True,
+     content_type="image/png")
 def place_qrcode_png(code: str):
     """PNG QR code; the code itself is what makes it public, so no token is needed."""
     place = places.get_place(code)
@@ -165,7 +164,7 @@ def place_qrcode_png(code: str):
 
 @bp.get("/places/<code:code>/qrcode.svg")
 @public
-@doc("The place's QR code as SVG", tags=("places",), errors=(404,), public=True)
+@doc("The place's QR code as SVG", tags=("places",), errors=(404,), public=True, content_type="image/svg+xml")
 def place_qrcode_svg(code: str):
     """SVG QR code for print shops."""
     place = places.get_place(code)
@@ -203,14 +202,14 @@ def _poster(code: str, fmt: str):
 
 @bp.get("/places/<code:code>/poster.png")
 @doc("A printable A4 poster (PNG, 150 dpi) with the QR code and Chinese instructions", tags=("places",),
-     errors=(404, 503))
+     errors=(404, 503), content_type="image/png")
 def place_poster_png(code: str):
     """A4 poster as PNG; 503 cjk_font_missing when the server has no Chinese font."""
     return _poster(code, "png")
 
 
 @bp.get("/places/<code:code>/poster.pdf")
-@doc("A printable A4 poster (PDF)", tags=("places",), errors=(404, 503))
+@doc("A printable A4 poster (PDF)", tags=("places",), errors=(404, 503), content_type="application/pdf")
 def place_poster_pdf(code: str):
     """A4 poster as PDF."""
     return _poster(code, "pdf")
@@ -246,7 +245,7 @@ def get_poster_batch(batch_id: int):
 
 
 @bp.get("/places/poster-batches/<int:batch_id>/download")
-@doc("Download the finished ZIP of posters", tags=("places",), errors=(404, 409))
+@doc("Download the finished ZIP of posters", tags=("places",), errors=(404, 409), content_type="application/zip")
 def download_poster_batch(batch_id: int):
     """The ZIP, once the job has finished."""
     batch = _batch(batch_id)

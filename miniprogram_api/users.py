@@ -8,10 +8,10 @@ from sqlalchemy import exists, or_, select
 from app.api import paginate, parse_args
 from app.auth import current_user
 from app.errors import ApiError
-from app.extensions import db
 from app.models.org import OrgUnit
 from app.models.users import Membership, Role, User
 from app.services.scope import admin_scope_clause, in_admin_scope, in_scope, scope_clause
+from app.views import filter_unit
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
 from miniprogram_api.schemas import UserOut, UserPage, UserQuery
@@ -28,9 +28,7 @@ def list_users():
     visible = or_(scope_clause(OrgUnit.path, me), admin_scope_clause(OrgUnit.path, me, Role.SECURITY_ADMIN))
     held = select(Membership.id).join(OrgUnit).where(Membership.user_id == User.id, visible)
     if "unit" in args:
-        unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == args["unit"])).scalar_one_or_none()
-        if unit is None:
-            raise ApiError(404, "org_unit_not_found", "单位不存在", "No such org unit")
+        unit = filter_unit(args["unit"])
         if not (in_scope(me, unit.path) or in_admin_scope(me, unit.path, Role.SECURITY_ADMIN)):
             raise ApiError(403, "out_of_scope", "该记录不在您的数据范围内", "This record is outside your data scope")
         held = held.where(OrgUnit.path.startswith(unit.path))

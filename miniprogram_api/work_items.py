@@ -15,6 +15,7 @@ from app.services import audit
 from app.services import workflow as wf
 from app.services.assessment.query import drill_down_statement
 from app.services.scope import in_scope
+from app.views import filter_unit
 from miniprogram_api import bp
 from miniprogram_api.openapi import camel, doc
 from miniprogram_api.work_item_schemas import (
@@ -53,9 +54,7 @@ def list_work_items():
         if key in args:
             stmt = stmt.where(column == args[key])
     if "unit" in args:
-        unit = wf.unit_by_code(args["unit"])
-        if unit is None:
-            raise ApiError(404, "org_unit_not_found", "单位不存在", "No such org unit")
+        unit = filter_unit(args["unit"])
         stmt = stmt.where(WorkItem.org_path.startswith(unit.path, autoescape=True))
     if "q" in args:
         stmt = stmt.where(or_(WorkItem.number.contains(args["q"], autoescape=True),
