@@ -4,13 +4,14 @@ org unit a new record is registered in, paged list responses, and the usual list
 from __future__ import annotations
 
 from flask import jsonify
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.api import PageArgs, paginate, parse_args, parse_json
 from app.auth import current_user
 from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgLevel, OrgUnit
+from app.services.like import contains_any, starts_with
 from app.services.scope import ensure_in_scope, scope_clause
 
 #: Where a register's records are kept: below the district, down to the residential committee.
@@ -79,9 +80,9 @@ def filter_unit(code: str) -> OrgUnit:
 
 def under_unit(path_column, code: str):
     """SQL: path_column lies in the subtree of the unit with this code (404 when there is no such unit)."""
-    return path_column.startswith(filter_unit(code).path, autoescape=True)
+    return starts_with(path_column, filter_unit(code).path)
 
 
 def text_matches(q: str, *columns):
     """SQL: any of columns contains q (case-insensitive; % and _ in q are literal)."""
-    return or_(*(column.icontains(q, autoescape=True) for column in columns))
+    return contains_any(q, *columns)

@@ -15,6 +15,7 @@ from app.models.place import Place, PlacePosterBatch
 from app.models.users import Role
 from app.schemas import several
 from app.services import audit, media, places, posters
+from app.services.like import contains, starts_with
 from app.services.scope import admin_scope_clause, in_admin_scope, in_scope, scope_clause
 from app.views import filter_unit
 from miniprogram_api import bp
@@ -117,12 +118,12 @@ def list_places():
     visible = or_(scope_clause(Place.org_path, user), admin_scope_clause(Place.org_path, user, Role.ADMIN))
     stmt = select(Place).where(visible).order_by(Place.org_path, Place.name, Place.id)
     if "org_unit" in args:
-        stmt = stmt.where(Place.org_path.startswith(_unit(args["org_unit"]).path, autoescape=True))
+        stmt = stmt.where(starts_with(Place.org_path, _unit(args["org_unit"]).path))
     if "kind" in args:
         stmt = stmt.where(Place.kind == args["kind"])
     if args.get("q"):
-        stmt = stmt.where(or_(Place.name.contains(args["q"], autoescape=True),
-                              Place.address.contains(args["q"], autoescape=True)))
+        stmt = stmt.where(or_(contains(Place.name, args["q"]),
+                              contains(Place.address, args["q"])))
     if "active" in args:
         stmt = stmt.where(Place.active.is_(args["active"]))
     return jsonify(paginate(stmt, args["page"], args["per_page"], lambda p: p.to_dict()))

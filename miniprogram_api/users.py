@@ -10,6 +10,7 @@ from app.auth import current_user
 from app.errors import ApiError
 from app.models.org import OrgUnit
 from app.models.users import Membership, Role, User
+from app.services.like import contains, starts_with
 from app.services.scope import admin_scope_clause, in_admin_scope, in_scope, scope_clause
 from app.views import filter_unit
 from miniprogram_api import bp
@@ -31,10 +32,10 @@ def list_users():
         unit = filter_unit(args["unit"])
         if not (in_scope(me, unit.path) or in_admin_scope(me, unit.path, Role.SECURITY_ADMIN)):
             raise ApiError(403, "out_of_scope", "该记录不在您的数据范围内", "This record is outside your data scope")
-        held = held.where(OrgUnit.path.startswith(unit.path))
+        held = held.where(starts_with(OrgUnit.path, unit.path))
     if "role" in args:
         held = held.where(Membership.role == args["role"])
     stmt = select(User).where(exists(held)).order_by(User.wecom_userid)
     if "q" in args:
-        stmt = stmt.where(or_(User.name.contains(args["q"]), User.wecom_userid.contains(args["q"])))
+        stmt = stmt.where(or_(contains(User.name, args["q"]), contains(User.wecom_userid, args["q"])))
     return jsonify(paginate(stmt, args["page"], args["per_page"], lambda u: _user_out.dump(u.to_public())))

@@ -14,6 +14,7 @@ from app.models.workitem import WorkItem
 from app.services import audit
 from app.services import workflow as wf
 from app.services.assessment.query import drill_down_statement
+from app.services.like import contains, starts_with
 from app.services.scope import in_scope
 from app.views import filter_unit
 from miniprogram_api import bp
@@ -55,10 +56,10 @@ def list_work_items():
             stmt = stmt.where(column == args[key])
     if "unit" in args:
         unit = filter_unit(args["unit"])
-        stmt = stmt.where(WorkItem.org_path.startswith(unit.path, autoescape=True))
+        stmt = stmt.where(starts_with(WorkItem.org_path, unit.path))
     if "q" in args:
-        stmt = stmt.where(or_(WorkItem.number.contains(args["q"], autoescape=True),
-                              WorkItem.title.contains(args["q"], autoescape=True)))
+        stmt = stmt.where(or_(contains(WorkItem.number, args["q"]),
+                              contains(WorkItem.title, args["q"])))
     order = (WorkItem.due_at.asc().nulls_last(), WorkItem.id.desc()) if args["box"] in ("todo", "overdue") \
         else (WorkItem.last_action_at.desc(), WorkItem.id.desc())
     page = paginate(stmt.order_by(*order), args["page"], args["per_page"], lambda i: _item_out.dump(dump_item(i)))
