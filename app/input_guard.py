@@ -20,8 +20,8 @@ from datetime import date, datetime, timezone
 
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import BaseConverter, IntegerConverter, ValidationError
 
 from app.errors import ApiError
 
@@ -32,10 +32,57 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class BoundedIntConverter(IntegerConverter):
-    """`<int:x>`: a non-negative integer that fits a database id; anything larger does not match (404)."""
+    """`<int:x>`: a non-negative integer that fits a database id; a larger one names nothing (404).
+
+    NotFound rather than werkzeug's ValidationError: a rule that fails validation still counts as
+    matching the path for other methods, and the router would answer 405 instead of 404."""
 
     def __init__(self, map, fixed_digits=0, min=None, max=DB_INT_MAX, signed=False):  # noqa: A002 - werkzeug's names
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError as exc:
+            raise NotFound() from exc
+
+
+class DayConverter(BaseConverter):
+    """`<day:x>`: an ISO date (YYYY-MM-DD) within the supported years, given to the view as a date."""
+
+    regex = r"\d{4}-\d{2}-\d{2}"
+
+    def to_python(self, value):
+        try:
+            day = date.fromisoformat(value)
+            _check_year(day)
+        except ValueError as exc:
+            raise NotFound() from exc  # not ValidationError: see BoundedIntConverter
+        return day
+
+    def to_url(self, value):
+        return value.isoformat() if isinstance(value, date) else str(value)
+
+
+class CodeConverter(BaseConverter):
+    """`<code:x>`: a code (letters, digits, underscore), so `/places/poster-batches` never reads as a code."""
+
+    regex = r"[A-Za-z0-9_]{1,64}"
+
+
+class HexConverter(BaseConverter):
+    """`<hex:x>`: a random hex token (e.g. an export's id), so `/exports/sources` never reads as one."""
+
+    regex = r"[0-9a-f]{8,64}"
+
+
+#: The OpenAPI schema of each converter's path parameter.
+CONVERTER_SCHEMAS = {
+    BoundedIntConverter: {"type": "integer", "minimum": 0, "maximum": DB_INT_MAX},
+    DayConverter: {"type": "string", "format": "date"},
+    CodeConverter: {"type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$"},
+    HexConverter: {"type": "string", "pattern": "^[0-9a-f]{8,64}$"},
+}
 
 
 class GuardedJSONProvider(DefaultJSONProvider):
@@ -100,7 +147,8 @@ def check_request() -> None:
 
 def init_app(app: Flask) -> None:
     """Before any rule is added (the converter applies to rules made after it) and any other before_request."""
-    app.url_map.converters["int"] = BoundedIntConverter
+    app.url_map.converters.update(int=BoundedIntConverter, day=DayConverter, code=CodeConverter,
+                                  hex=HexConverter)
     app.json = GuardedJSONProvider(app)
     app.before_request(check_request)
 

@@ -38,6 +38,7 @@ from app.services.scope import business_memberships, ensure_in_scope, in_scope, 
 # --- views: input, errors, paging, the OpenAPI document ----------------------------------------------
 from app.api import PageArgs, PageOut, ZhSchema, paginate, parse_args, parse_json, zh_choice, zh_messages, zh_text
 from app.errors import ApiError, register_error_area
+from app.services.like import contains, starts_with
 from app.input_guard import DB_INT_MAX, parse_moment
 from app.schemas import (
     PersonRef, RecordIn, RecordOut, UnitRef, WithOpenWorkItem, latitude, longitude, page_of, photo_ids, several)

@@ -4,13 +4,14 @@ org unit a new record is registered in, paged list responses, and the usual list
 from __future__ import annotations
 
 from flask import jsonify
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.api import PageArgs, paginate, parse_args, parse_json
 from app.auth import current_user
 from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgLevel, OrgUnit
+from app.services.like import contains_any, starts_with
 from app.services.scope import ensure_in_scope, scope_clause
 
 #: Where a register's records are kept: below the district, down to the residential committee.
@@ -69,14 +70,19 @@ def paged(statement, dump, args: dict | None = None):
     return jsonify(paginate(statement, args["page"], args["per_page"], dump))
 
 
-def under_unit(path_column, code: str):
-    """SQL: path_column lies in the subtree of the unit with this code (400 when there is no such unit)."""
+def filter_unit(code: str) -> OrgUnit:
+    """The org unit a list is filtered by: one answer everywhere for an unknown one (404 org_unit_not_found)."""
     unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
     if unit is None:
-        raise ApiError(400, "invalid_query", "单位不存在", "No such org unit")
-    return path_column.startswith(unit.path, autoescape=True)
+        raise ApiError(404, "org_unit_not_found", "单位不存在", "No such org unit")
+    return unit
+
+
+def under_unit(path_column, code: str):
+    """SQL: path_column lies in the subtree of the unit with this code (404 when there is no such unit)."""
+    return starts_with(path_column, filter_unit(code).path)
 
 
 def text_matches(q: str, *columns):
     """SQL: any of columns contains q (case-insensitive; % and _ in q are literal)."""
-    return or_(*(column.icontains(q, autoescape=True) for column in columns))
+    return contains_any(q, *columns)

@@ -109,7 +109,7 @@ def _complete_login(userid: str | None, method: str) -> tuple[str, object, User]
 @bp.post("/auth/wecom/miniprogram")
 @public
 @doc("Log in from the WeCom mini-app with the code of wx.qy.login", tags=("auth",), body=WeComCodeIn,
-     response=LoginOut, errors=(401, 403, 429, 502), public=True)
+     response=LoginOut, errors=(401, 403, 429, 502, 503), public=True)
 def login_miniprogram():
     """Exchange a wx.qy.login code (miniprogram/jscode2session) for an API token."""
     method = "miniprogram"

@@ -11,6 +11,7 @@ from app.errors import ApiError
 from app.extensions import db
 from app.models.org import OrgUnit
 from app.services.toolbox import tools_for
+from app.views import filter_unit
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
 from miniprogram_api.schemas import MeOut, OrgUnitOut, OrgUnitPage, OrgUnitQuery, ToolList, UserOut
@@ -28,9 +29,7 @@ def list_org_units():
     if "level" in args:
         stmt = stmt.where(OrgUnit.level == args["level"])
     if "parent" in args:
-        parent = db.session.execute(select(OrgUnit).where(OrgUnit.code == args["parent"])).scalar_one_or_none()
-        if parent is None:
-            raise ApiError(404, "org_unit_not_found", "上级单位不存在", "No such parent org unit")
+        parent = filter_unit(args["parent"])
         stmt = stmt.where(OrgUnit.parent_id == parent.id)
     stmt = stmt.order_by(None).order_by(OrgUnit.sort_order, OrgUnit.code)
     return jsonify(paginate(stmt, args["page"], args["per_page"], _org_out.dump))

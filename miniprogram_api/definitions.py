@@ -29,7 +29,7 @@ from app.services import definitions, idempotency
 from app.services.definition_schema import json_schema
 from app.services.definitions_io import dump_definition
 from miniprogram_api import bp
-from miniprogram_api.openapi import doc
+from miniprogram_api.openapi import camel, doc
 
 TAGS = ("tool_definitions",)
 
@@ -105,6 +105,15 @@ class RecordPage(PageOut):
     total_exact = fields.Boolean(metadata={"description": "false: more than `total` records match"})
 
 
+class DefinitionList(Schema):
+    items = fields.List(fields.Nested(DefinitionOut))
+
+
+class PersonalOut(Schema):
+    id = fields.Integer()
+    values = fields.Dict(metadata={"description": "the personal fields in full"})
+
+
 class ToolSchemaOut(Schema):
     code = fields.String()
     version = fields.Integer()
@@ -134,7 +143,7 @@ def create_definition():
 
 @bp.get("/admin/tool-definitions")
 @roles_required(Role.ADMIN)
-@doc("Every tool definition", tags=TAGS)
+@doc("Every tool definition", tags=TAGS, response=DefinitionList)
 def list_definitions():
     """All definitions with their draft and the version in force."""
     from sqlalchemy import select
@@ -186,7 +195,8 @@ def publish_definition(code):
 
 @bp.get("/admin/tool-definitions/<code>/export")
 @roles_required(Role.ADMIN)
-@doc("A tool definition as one JSON or YAML file (?format=yaml)", tags=TAGS, errors=(404,))
+@doc("A tool definition as one JSON or YAML file (?format=yaml)", tags=TAGS, errors=(404,),
+     content_type="application/octet-stream")
 def export_definition(code):
     """The draft as a file that `flask toolbox definitions import` (or POST) takes back."""
     row = definitions.get_definition(code)
@@ -309,7 +319,8 @@ def patch_record(record_id):
 
 
 @engine.get("/records/<int:record_id>/personal")
-@doc("A record's phone and ID numbers unmasked (audited)", tags=("defined_tools",), errors=(404,))
+@doc("A record's phone and ID numbers unmasked (audited)", tags=("defined_tools",), errors=(404,),
+     response=PersonalOut)
 def record_personal(record_id):
     """Whoever may read the record may see them; every view is an audit row."""
     current = _published()
@@ -338,6 +349,7 @@ def document_defined_tools(spec, paths: dict, operation_of, app) -> None:
             for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
                 op = operation_of(rule)
                 op["tags"] = [tool.code]
+                op["operationId"] = camel(f"{tool.code}_{rule.endpoint.rpartition('.')[2]}")  # one per tool
                 op["summary"] = f"{tool.manifest.name}：{op['summary']}"
                 op["parameters"] = [p for p in op["parameters"] if p["name"] != "tool_code"]
                 if "requestBody" in op:

@@ -12,7 +12,7 @@ from app.models.users import Role
 from app.schemas import several
 from app.services.directory import import_roster
 from miniprogram_api import bp
-from miniprogram_api.openapi import doc
+from miniprogram_api.openapi import FileUpload, doc
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
@@ -61,7 +61,7 @@ class SyncOut(Schema):
 @roles_required(Role.SECURITY_ADMIN)
 @doc("Import staff from a CSV/XLSX file (multipart `file`: userid, name, mobile, unit code, role); "
      "dry_run=1 lists the changes and row errors (security admin)", tags=("admin",), query=ImportQuery,
-     response=ImportOut, errors=(413, 422))
+     form=FileUpload, response=ImportOut, errors=(413, 422))
 def import_directory():
     """Add and update staff from a spreadsheet (disable the missing only when asked); any bad row rejects the file."""
     args = parse_args(ImportQuery())

@@ -86,15 +86,16 @@ def list_export_sources():
     return jsonify({"items": exports.sources_for(current_user())})
 
 
-@bp.get("/exports/<export_id>")
+@bp.get("/exports/<hex:export_id>")
 @doc("One of my exports: status and progress", tags=("exports",), response=ExportOut, errors=(404,))
 def get_export(export_id: str):
     """404 for someone else's export or an expired one."""
     return jsonify(_dump(exports.my_export(current_user(), export_id)))
 
 
-@bp.get("/exports/<export_id>/file")
-@doc("The .xlsx of a finished export", tags=("exports",), errors=(404, 409))
+@bp.get("/exports/<hex:export_id>/file")
+@doc("The .xlsx of a finished export", tags=("exports",), errors=(404, 409),
+     content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 def get_export_file(export_id: str):
     """409 while it is still being written."""
     export = exports.my_export(current_user(), export_id)

@@ -13,7 +13,7 @@ from app.models.attachment import Attachment
 from app.schemas import several
 from app.services import attachments, media, photos
 from miniprogram_api import bp
-from miniprogram_api.openapi import doc
+from miniprogram_api.openapi import FileUpload, doc
 
 
 class AttachmentOut(Schema):
@@ -62,7 +62,7 @@ def load_attachment(attachment_id: int, *, edit: bool = False) -> Attachment:
 
 @bp.post("/attachments")
 @doc("Upload a photo (multipart field `file`); it is cleaned and resized in the background", tags=("media",),
-     response=AttachmentOut, status=201, errors=(413,))
+     form=FileUpload, response=AttachmentOut, status=201, errors=(413,))
 def upload_attachment():
     """Accept one photo; 413 when too large (bytes or pixels), 422 when not an allowed image."""
     att = photos.accept_upload(request.files.get("file") or request.files.get("photo"),
@@ -92,7 +92,8 @@ def _send(att: Attachment, key: str | None):
 
 
 @bp.get("/attachments/<int:attachment_id>/image.jpg")
-@doc("The cleaned photo (EXIF stripped, ≤1600 px, redactions applied)", tags=("media",), errors=(404, 409))
+@doc("The cleaned photo (EXIF stripped, ≤1600 px, redactions applied)", tags=("media",), errors=(404, 409),
+     content_type="image/jpeg")
 def attachment_image(attachment_id: int):
     """Staff view of the processed photo (never the original)."""
     att = load_attachment(attachment_id)
@@ -100,7 +101,7 @@ def attachment_image(attachment_id: int):
 
 
 @bp.get("/attachments/<int:attachment_id>/thumb.jpg")
-@doc("The photo's thumbnail", tags=("media",), errors=(404, 409))
+@doc("The photo's thumbnail", tags=("media",), errors=(404, 409), content_type="image/jpeg")
 def attachment_thumb(attachment_id: int):
     """Staff view of the thumbnail."""
     att = load_attachment(attachment_id)

@@ -15,7 +15,9 @@ from app.models.place import Place, PlacePosterBatch
 from app.models.users import Role
 from app.schemas import several
 from app.services import audit, media, places, posters
+from app.services.like import contains, starts_with
 from app.services.scope import admin_scope_clause, in_admin_scope, in_scope, scope_clause
+from app.views import filter_unit
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
 
@@ -80,10 +82,7 @@ class PlacePage(PageOut):
 
 
 def _unit(code: str) -> OrgUnit:
-    unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
-    if unit is None:
-        raise ApiError(404, "org_unit_not_found", "单位不存在", "No such org unit")
-    return unit
+    return filter_unit(code)
 
 
 def _staff_place(code: str, *roles: str) -> Place:
@@ -119,25 +118,25 @@ def list_places():
     visible = or_(scope_clause(Place.org_path, user), admin_scope_clause(Place.org_path, user, Role.ADMIN))
     stmt = select(Place).where(visible).order_by(Place.org_path, Place.name, Place.id)
     if "org_unit" in args:
-        stmt = stmt.where(Place.org_path.startswith(_unit(args["org_unit"]).path, autoescape=True))
+        stmt = stmt.where(starts_with(Place.org_path, _unit(args["org_unit"]).path))
     if "kind" in args:
         stmt = stmt.where(Place.kind == args["kind"])
     if args.get("q"):
-        stmt = stmt.where(or_(Place.name.contains(args["q"], autoescape=True),
-                              Place.address.contains(args["q"], autoescape=True)))
+        stmt = stmt.where(or_(contains(Place.name, args["q"]),
+                              contains(Place.address, args["q"])))
     if "active" in args:
         stmt = stmt.where(Place.active.is_(args["active"]))
     return jsonify(paginate(stmt, args["page"], args["per_page"], lambda p: p.to_dict()))
 
 
-@bp.get("/places/<code>")
+@bp.get("/places/<code:code>")
 @doc("One place", tags=("places",), response=PlaceOut, errors=(404,))
 def get_place(code: str):
     """One place in my scope."""
     return jsonify(_staff_place(code).to_dict())
 
 
-@bp.patch("/places/<code>")
+@bp.patch("/places/<code:code>")
 @doc("Edit a place, or disable its code (active=false)", tags=("places",), body=PlacePatch, response=PlaceOut,
      errors=(404,))
 def update_place(code: str):
@@ -151,9 +150,10 @@ def update_place(code: str):
     return jsonify(place.to_dict())
 
 
-@bp.get("/places/<code>/qrcode.png")
+@bp.get("/places/<code:code>/qrcode.png")
 @public
-@doc("The place's QR code as PNG (opens the H5 report page)", tags=("places",), errors=(404,), public=True)
+@doc("The place's QR code as PNG (opens the H5 report page)", tags=("places",), errors=(404,), public=True,
+     content_type="image/png")
 def place_qrcode_png(code: str):
     """PNG QR code; the code itself is what makes it public, so no token is needed."""
     place = places.get_place(code)
@@ -163,9 +163,9 @@ def place_qrcode_png(code: str):
                     headers={"Cache-Control": "public, max-age=86400"})
 
 
-@bp.get("/places/<code>/qrcode.svg")
+@bp.get("/places/<code:code>/qrcode.svg")
 @public
-@doc("The place's QR code as SVG", tags=("places",), errors=(404,), public=True)
+@doc("The place's QR code as SVG", tags=("places",), errors=(404,), public=True, content_type="image/svg+xml")
 def place_qrcode_svg(code: str):
     """SVG QR code for print shops."""
     place = places.get_place(code)
@@ -201,16 +201,16 @@ def _poster(code: str, fmt: str):
         "Content-Disposition": f'inline; filename="jingan-code-{place.code}.{fmt}"'})
 
 
-@bp.get("/places/<code>/poster.png")
+@bp.get("/places/<code:code>/poster.png")
 @doc("A printable A4 poster (PNG, 150 dpi) with the QR code and Chinese instructions", tags=("places",),
-     errors=(404, 503))
+     errors=(404, 503), content_type="image/png")
 def place_poster_png(code: str):
     """A4 poster as PNG; 503 cjk_font_missing when the server has no Chinese font."""
     return _poster(code, "png")
 
 
-@bp.get("/places/<code>/poster.pdf")
-@doc("A printable A4 poster (PDF)", tags=("places",), errors=(404, 503))
+@bp.get("/places/<code:code>/poster.pdf")
+@doc("A printable A4 poster (PDF)", tags=("places",), errors=(404, 503), content_type="application/pdf")
 def place_poster_pdf(code: str):
     """A4 poster as PDF."""
     return _poster(code, "pdf")
@@ -246,7 +246,7 @@ def get_poster_batch(batch_id: int):
 
 
 @bp.get("/places/poster-batches/<int:batch_id>/download")
-@doc("Download the finished ZIP of posters", tags=("places",), errors=(404, 409))
+@doc("Download the finished ZIP of posters", tags=("places",), errors=(404, 409), content_type="application/zip")
 def download_poster_batch(batch_id: int):
     """The ZIP, once the job has finished."""
     batch = _batch(batch_id)

@@ -5,17 +5,15 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 
 from flask import jsonify
-from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy import select
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from app.api import PageArgs, parse_args
 from app.auth import current_user, roles_required
 from app.errors import ApiError
-from app.extensions import db
 from app.input_guard import parse_moment
-from app.models.org import OrgUnit
 from app.services.scope import ensure_in_scope
 from app.services.search import MAX_QUERY_CHARS, SEARCH_ROLES, SearchFilters, search
+from app.views import filter_unit
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
 from miniprogram_api.schemas import OrgUnitSummary
@@ -35,7 +33,7 @@ class DayOrTime(fields.Field):
 
 
 class QueryArgs(PageArgs):
-    q = fields.String(load_default="", metadata={
+    q = fields.String(required=True, metadata={
         "description": f"地址片段、名称、工单编号…  1–{MAX_QUERY_CHARS} characters", "example": "共和新路1234"})
     tool = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "tool code"})
     status = fields.String(validate=validate.Length(min=1, max=32), metadata={
@@ -45,6 +43,11 @@ class QueryArgs(PageArgs):
     from_ = DayOrTime(data_key="from", metadata={"description": "updated on/after (date or date-time)"})
     to = DayOrTime(metadata={"description": "updated on/before (a date includes that whole day)"})
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50))
+
+    @pre_load
+    def _q_missing_is_empty(self, data, **kwargs):
+        """q is required (the document says so); a missing one is answered like an empty one: query_required."""
+        return {"q": "", **data}
 
 
 class QueryResultOut(Schema):
@@ -111,9 +114,7 @@ def query():
         raise ApiError(400, "invalid_query", "开始时间不能晚于结束时间", "'from' must be before 'to'",
                        fields={"from": ["must be before 'to'"]})
     if "org" in args:
-        unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == args["org"])).scalar_one_or_none()
-        if unit is None:
-            raise ApiError(404, "org_unit_not_found", "单位不存在", "No such org unit")
+        unit = filter_unit(args["org"])
         ensure_in_scope(user, unit.path, *SEARCH_ROLES)
         filters.org_path = unit.path
     return jsonify(search(user, args["q"], filters, page=args["page"], per_page=args["per_page"]))

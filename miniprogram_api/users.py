@@ -12,7 +12,9 @@ from app.extensions import db
 from app.models.org import OrgUnit
 from app.models.users import Membership, Role, User
 from app.services.crypto import mask_mobile
+from app.services.like import contains, starts_with
 from app.services.scope import admin_scope_clause, in_admin_scope, in_scope, scope_clause
+from app.views import filter_unit
 from miniprogram_api import bp
 from miniprogram_api.openapi import doc
 from miniprogram_api.schemas import UserPage, UserQuery
@@ -27,17 +29,15 @@ def list_users():
     visible = or_(scope_clause(OrgUnit.path, me), admin_scope_clause(OrgUnit.path, me, Role.SECURITY_ADMIN))
     held = select(Membership.id).join(OrgUnit).where(Membership.user_id == User.id, visible)
     if "unit" in args:
-        unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == args["unit"])).scalar_one_or_none()
-        if unit is None:
-            raise ApiError(404, "org_unit_not_found", "单位不存在", "No such org unit")
+        unit = filter_unit(args["unit"])
         if not (in_scope(me, unit.path) or in_admin_scope(me, unit.path, Role.SECURITY_ADMIN)):
             raise ApiError(403, "out_of_scope", "该记录不在您的数据范围内", "This record is outside your data scope")
-        held = held.where(OrgUnit.path.startswith(unit.path))
+        held = held.where(starts_with(OrgUnit.path, unit.path))
     if "role" in args:
         held = held.where(Membership.role == args["role"])
     stmt = select(*_USER_COLUMNS).where(exists(held)).order_by(User.wecom_userid)
     if "q" in args:
-        stmt = stmt.where(or_(User.name.contains(args["q"]), User.wecom_userid.contains(args["q"])))
+        stmt = stmt.where(or_(contains(User.name, args["q"]), contains(User.wecom_userid, args["q"])))
     page = paginate(stmt, args["page"], args["per_page"], lambda row: row, scalars=False)
     page["items"] = _dump_users(page["items"])
     return jsonify(page)

@@ -42,35 +42,28 @@ def get_calendar():
     return jsonify({"items": CalendarDayOut(many=True).dump(db.session.execute(stmt).scalars())})
 
 
-def _parse_day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ApiError(404, "not_found", "日期格式应为 YYYY-MM-DD", "Dates are YYYY-MM-DD") from exc
-
-
-@bp.put("/admin/calendar/<day>")
+@bp.put("/admin/calendar/<day:day>")
 @roles_required(Role.ADMIN)
 @doc("Mark a day as a holiday or an adjusted working day (system admin)", tags=("admin",), body=CalendarDayIn,
      response=CalendarDayOut)
-def put_calendar_day(day: str):
+def put_calendar_day(day: date):
     """Set one calendar exception; audited."""
     data = parse_json(CalendarDayIn())
     user = current_user()
-    row = workdays.set_day(_parse_day(day), data["kind"], data["name"], changed_by=user.wecom_userid)
-    audit.record("calendar.set", target_type="calendar_day", target_id=day, detail=data)
+    row = workdays.set_day(day, data["kind"], data["name"], changed_by=user.wecom_userid)
+    audit.record("calendar.set", target_type="calendar_day", target_id=day.isoformat(), detail=data)
     db.session.commit()
     return jsonify(CalendarDayOut().dump(row))
 
 
-@bp.delete("/admin/calendar/<day>")
+@bp.delete("/admin/calendar/<day:day>")
 @roles_required(Role.ADMIN)
 @doc("Remove a calendar exception (system admin)", tags=("admin",), status=204, errors=(404,))
-def delete_calendar_day(day: str):
+def delete_calendar_day(day: date):
     """The day follows Monday–Friday again; audited."""
-    if not workdays.clear_day(_parse_day(day)):
+    if not workdays.clear_day(day):
         raise ApiError(404, "not_found", "该日期没有设置", "No exception is set for that day")
-    audit.record("calendar.clear", target_type="calendar_day", target_id=day)
+    audit.record("calendar.clear", target_type="calendar_day", target_id=day.isoformat())
     db.session.commit()
     return "", 204
 

@@ -114,6 +114,35 @@ class ActionIn(Schema):
                             metadata={"description": "feedback: photos after handling (uploaded attachments)"})
 
 
+#: What each action reads beyond version, reason and note (which every action may carry: the timeline
+#: records them). Required fields come from the transition (states.TRANSITIONS[action].requires).
+ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "dispatch": ("unit",), "forward": ("unit",), "reassign": ("unit",), "feedback": ("result", "photo_ids"),
+    "visit": ("satisfaction",), "extend": ("days",),
+}
+
+
+def _action_schema(transition) -> type[Schema]:
+    """The request body of one action: ActionIn's fields it uses, the transition's requirements required."""
+    names = ("version", "reason", "note", *ACTION_FIELDS.get(transition.action, ()))
+    declared = {}
+    for name in names:
+        field = ActionIn._declared_fields[name]
+        kwargs = {"required": name in transition.requires, "validate": field.validate,
+                  "metadata": field.metadata}
+        if isinstance(field, fields.List):
+            declared[name] = fields.List(fields.Integer(), **kwargs)
+        else:
+            declared[name] = type(field)(**kwargs)
+    class_name = "".join(part.capitalize() for part in transition.action.split("_")) + "In"
+    return type(class_name, (Schema,), {**declared, "__module__": __name__,
+                                        "__doc__": f"{transition.label}（{transition.action}）"})
+
+
+#: One typed request body per action, in the order of the workflow.
+ACTION_BODIES: dict[str, type[Schema]] = {action: _action_schema(t) for action, t in wf.TRANSITIONS.items()}
+
+
 class ActionOut(Schema):
     item = fields.Nested(WorkItemDetail)
     approval = fields.Nested(ApprovalOut, allow_none=True)

@@ -16,11 +16,13 @@ from app.models.workitem import WorkItem
 from app.services import audit
 from app.services import workflow as wf
 from app.services.assessment.query import drill_down_statement
+from app.services.like import contains, starts_with
 from app.services.scope import in_scope
+from app.views import filter_unit
 from miniprogram_api import bp
-from miniprogram_api.openapi import doc
+from miniprogram_api.openapi import camel, doc
 from miniprogram_api.work_item_schemas import (
-    ActionIn,
+    ACTION_BODIES,
     ActionOut,
     Counts,
     WorkItemDetail,
@@ -57,13 +59,11 @@ def list_work_items():
         if key in args:
             stmt = stmt.where(column == args[key])
     if "unit" in args:
-        unit = wf.unit_by_code(args["unit"])
-        if unit is None:
-            raise ApiError(404, "org_unit_not_found", "单位不存在", "No such org unit")
-        stmt = stmt.where(WorkItem.org_path.startswith(unit.path, autoescape=True))
+        unit = filter_unit(args["unit"])
+        stmt = stmt.where(starts_with(WorkItem.org_path, unit.path))
     if "q" in args:
-        stmt = stmt.where(or_(WorkItem.number.contains(args["q"], autoescape=True),
-                              WorkItem.title.contains(args["q"], autoescape=True)))
+        stmt = stmt.where(or_(contains(WorkItem.number, args["q"]),
+                              contains(WorkItem.title, args["q"])))
     order = (WorkItem.due_at.asc().nulls_last(), WorkItem.id.desc()) if args["box"] in ("todo", "overdue") \
         else (WorkItem.last_action_at.desc(), WorkItem.id.desc())
     page = paginate(stmt.order_by(*order), args["page"], args["per_page"], lambda i: _item_out.dump(dump_item(i)))
@@ -103,14 +103,22 @@ def get_work_item(item_id: int):
     return jsonify(_detail_out.dump(dump_detail(item, user, reveal)))
 
 
-@bp.post("/work-items/<int:item_id>/<action>")
-@doc("Take an action: dispatch, sign, contact, feedback, review_pass, review_reject, visit, reopen, return, "
-     "forward, reassign, extend, supervise, close (202 when it asks for an approval)", tags=("work-items",),
-     body=ActionIn, response=ActionOut, errors=(404, 409))
-def act_on_work_item(item_id: int, action: str):
-    """409 (with allowed_actions) when the state forbids it or someone else acted first; 403 without the right."""
-    data = parse_json(ActionIn())
-    item, result = wf.perform(item_id, action, current_user(), data)
-    approval = result.get("approval")
-    body = {"item": dump_detail(item, current_user()), "approval": dump_approval(approval) if approval else None}
-    return jsonify(ActionOut().dump(body)), 202 if approval is not None else 200
+def _act(action: str, body: type):
+    def act_on_work_item(item_id: int):
+        """409 (with allowed_actions) when the state forbids it or someone else acted first; 403 without the right."""
+        data = parse_json(body())
+        item, result = wf.perform(item_id, action, current_user(), data)
+        approval = result.get("approval")
+        out = {"item": dump_detail(item, current_user()), "approval": dump_approval(approval) if approval else None}
+        return jsonify(ActionOut().dump(out)), 202 if approval is not None else 200
+    return act_on_work_item
+
+
+# One URL, one typed body per action (the document names each: acceptWorkItem's body is SignIn, …).
+for _action, _body in ACTION_BODIES.items():
+    _transition = wf.TRANSITIONS[_action]
+    _view = doc(f"{_transition.label}: {_action} (202 when it asks for an approval)", tags=("work-items",),
+                body=_body, response=ActionOut, statuses=(202,), errors=(404, 409),
+                operation_id=camel(f"{_action}_work_item"))(_act(_action, _body))
+    bp.add_url_rule(f"/work-items/<int:item_id>/{_action}", endpoint=f"{_action}_work_item", view_func=_view,
+                    methods=["POST"])

@@ -18,6 +18,7 @@ from app.models.org import OrgUnit
 from app.models.users import KNOWN_ROLES, SEPARATED_ADMIN_ROLES, Membership, Role, User
 from app.services import audit
 from app.services.directory import import_roster
+from app.services.like import contains, starts_with
 from app.services.roles import grant_role, revoke_membership
 from app.services.scope import admin_scope_clause, in_admin_scope
 
@@ -44,13 +45,13 @@ def people():
     """Search people by name or userid, unit and role (filters stay in the URL)."""
     stmt = _visible_people()
     if arg("q"):
-        stmt = stmt.where(or_(User.name.contains(arg("q"), autoescape=True),
-                              User.wecom_userid.contains(arg("q"), autoescape=True)))
+        stmt = stmt.where(or_(contains(User.name, arg("q")),
+                              contains(User.wecom_userid, arg("q"))))
     unit, role = unit_by_code(arg("unit")), arg("role")
     if unit is not None or role:
         held = select(Membership.id).join(OrgUnit).where(Membership.user_id == User.id)
         if unit is not None:
-            held = held.where(OrgUnit.path.startswith(unit.path, autoescape=True))
+            held = held.where(starts_with(OrgUnit.path, unit.path))
         if role:
             held = held.where(Membership.role == role)
         stmt = stmt.where(exists(held))

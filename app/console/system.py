@@ -18,6 +18,7 @@ from app.models.workitem import CalendarDay, WorkItemLimit
 from app.registry import current_registry
 from app.services import audit, media, places, posters, workdays
 from app.services import workflow as wf
+from app.services.like import contains, starts_with
 from app.services.scope import admin_scope_clause, ensure_in_admin_scope, in_admin_scope
 from app.services.toolbox import preview_enable, set_enabled, settings_for
 
@@ -86,7 +87,7 @@ def units():
     q = arg("q")
     stmt = select(OrgUnit).where(admin_scope_clause(OrgUnit.path, g.user, ADMIN))
     if q:
-        stmt = stmt.where(or_(OrgUnit.name.contains(q, autoescape=True), OrgUnit.code.contains(q, autoescape=True)))
+        stmt = stmt.where(or_(contains(OrgUnit.name, q), contains(OrgUnit.code, q)))
     elif parent is not None:
         stmt = stmt.where(OrgUnit.parent_id == parent.id)
     else:
@@ -152,12 +153,12 @@ def places_list():
     stmt = select(Place).where(admin_scope_clause(Place.org_path, g.user, ADMIN))
     street = unit_by_code(arg("street"))
     if street is not None:
-        stmt = stmt.where(Place.org_path.startswith(street.path, autoescape=True))
+        stmt = stmt.where(starts_with(Place.org_path, street.path))
     if arg("kind"):
         stmt = stmt.where(Place.kind == arg("kind"))
     if arg("q"):
-        stmt = stmt.where(or_(Place.name.contains(arg("q"), autoescape=True),
-                              Place.address.contains(arg("q"), autoescape=True), Place.code == arg("q").upper()))
+        stmt = stmt.where(or_(contains(Place.name, arg("q")),
+                              contains(Place.address, arg("q")), Place.code == arg("q").upper()))
     if arg("active") in ("1", "0"):
         stmt = stmt.where(Place.active.is_(arg("active") == "1"))
     result = paged(stmt.order_by(Place.org_path, Place.name, Place.id))

@@ -79,7 +79,7 @@ def problems_of(body: Mapping) -> list[str]:
         problems.append("工具编码 code 须为小写字母开头的 2–40 位字母、数字或下划线")
     if not body.get("name"):
         problems.append("请填写工具名称 name")
-    unknown = set(body["roles"]) - KNOWN_ROLES
+    unknown = {str(r) for r in body["roles"]} - KNOWN_ROLES  # str(): a client may send anything (the self-fuzz does)
     if not body["roles"] or unknown:
         problems.append(f"角色 roles 无效：{'、'.join(sorted(unknown)) or '不能为空'}")
     problems += F.check_specs(body["fields"])

@@ -23,6 +23,7 @@ from app.jobs import job
 from app.models.base import utcnow
 from app.models.place import Place, PlacePosterBatch
 from app.services import media, places
+from app.services.like import starts_with
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ def poster_bytes(place: Place, fmt: str) -> bytes:
 
 def street_places(unit) -> list[Place]:
     return list(db.session.execute(
-        select(Place).where(Place.org_path.startswith(unit.path, autoescape=True), Place.active.is_(True))
+        select(Place).where(starts_with(Place.org_path, unit.path), Place.active.is_(True))
         .order_by(Place.org_path, Place.name, Place.id)).scalars())
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.errors import ApiError
 from app.models.users import SEPARATED_ADMIN_ROLES
+from app.services.like import starts_with
 
 
 def _roots(paths) -> list[str]:
@@ -43,14 +44,10 @@ def scope_paths(user, *roles: str) -> list[str]:
     return _roots(m.org_unit.path for m in business_memberships(user, *roles))
 
 
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _paths_clause(path_column, roots: list[str]) -> ColumnElement[bool]:
     if not roots:
         return false()
-    return or_(*(path_column.like(_escape_like(root) + "%", escape="\\") for root in roots))
+    return or_(*(starts_with(path_column, root) for root in roots))
 
 
 def scope_clause(path_column, user, *roles: str) -> ColumnElement[bool]:

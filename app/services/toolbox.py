@@ -10,6 +10,7 @@ from app.models.org import OrgUnit
 from app.models.tools import ToolSetting
 from app.registry import Tool, current_registry
 from app.services import audit, local_cache
+from app.services.like import starts_with
 
 
 def _all_settings() -> dict[str, dict[str, bool]]:
@@ -99,7 +100,7 @@ def preview_enable(tool_code: str, unit: OrgUnit, enabled: bool) -> dict[str, li
     roles = tool.manifest.roles
     people = db.session.execute(
         select(User).join(Membership).join(OrgUnit)
-        .where(Membership.role.in_(roles), OrgUnit.path.startswith(unit.path, autoescape=True),
+        .where(Membership.role.in_(roles), starts_with(OrgUnit.path, unit.path),
                User.active.is_(True))
         .distinct().order_by(User.wecom_userid)).scalars().all()
     gains, losses = [], []

@@ -12,6 +12,7 @@ from app.models.org import OrgLevel, OrgUnit
 from app.models.workitem import WorkItem, WorkItemApproval
 from app.services import workflow as wf
 from app.services.crypto import mask_mobile, mask_name
+from app.services.like import starts_with
 from app.web.filters import deadline_text
 from app.web.screens import Badge, Field, ListPage, Row, Tab, form
 from app.web.session import page_error
@@ -107,7 +108,7 @@ def _unit_options(units) -> tuple[tuple[str, str], ...]:
 
 def _dispatch_targets(item: WorkItem):
     """Units inside the dispatching unit's subtree, one level down (and its grids for a street)."""
-    stmt = select(OrgUnit).where(OrgUnit.path.startswith(item.dispatch_path, autoescape=True),
+    stmt = select(OrgUnit).where(starts_with(OrgUnit.path, item.dispatch_path),
                                  OrgUnit.level.in_((OrgLevel.STREET, OrgLevel.DEPARTMENT, OrgLevel.GRID)))
     if item.dispatch_unit.level == OrgLevel.DISTRICT:
         stmt = stmt.where(OrgUnit.level != OrgLevel.GRID)
@@ -119,7 +120,7 @@ def _forward_targets(item: WorkItem):
     street = item.org_unit.street
     clauses = [OrgUnit.level.in_((OrgLevel.STREET, OrgLevel.DEPARTMENT))]
     if street is not None:
-        clauses.append(OrgUnit.path.startswith(street.path, autoescape=True) & (OrgUnit.level == OrgLevel.GRID))
+        clauses.append(starts_with(OrgUnit.path, street.path) & (OrgUnit.level == OrgLevel.GRID))
     units = db.session.execute(select(OrgUnit).where(or_(*clauses)).order_by(OrgUnit.path)).scalars().all()
     return [u for u in units if u.id != item.org_unit_id]
 

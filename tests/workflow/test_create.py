@@ -135,5 +135,7 @@ def test_search_documents_yield_every_work_item_for_a_reindex(ctx, new_item):
 
 def test_openapi_documents_the_work_item_endpoints(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
-    assert "post" in paths["/api/v1/work-items/{item_id}/{action}"]
+    sign = paths["/api/v1/work-items/{item_id}/sign"]["post"]  # each action its own operation and typed body
+    assert sign["operationId"] == "signWorkItem" and sign["requestBody"]["content"]["application/json"]["schema"]
+    assert "/api/v1/work-items/{item_id}/{action}" not in paths
     assert "get" in paths["/api/v1/work-items"] and "post" in paths["/api/v1/work-item-approvals/{approval_id}/approve"]

@@ -70,6 +70,21 @@ class ApiKeyIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=2, max=100))
 
 
+class ApiKeyOut(Schema):
+    id, name, key_prefix = fields.Integer(), fields.String(), fields.String()
+    active = fields.Boolean()
+    created_by = fields.String(allow_none=True)
+    last_used_at = fields.String(allow_none=True, metadata={"description": "ISO date-time"})
+
+
+class NewApiKeyOut(ApiKeyOut):
+    api_key = fields.String(metadata={"description": "shown once: store it"})
+
+
+class ApiKeyList(Schema):
+    items = fields.List(fields.Nested(ApiKeyOut))
+
+
 def _report(report_id: int) -> CitizenReport:
     report = db.session.get(CitizenReport, report_id)
     if report is None or not _visible(report):
@@ -119,7 +134,7 @@ def reveal_contact(report_id: int):
 
 @bp.get("/open311-keys")
 @roles_required(Role.ADMIN)
-@doc("Open311 API keys (admin)", tags=("citizen_report",))
+@doc("Open311 API keys (admin)", tags=("citizen_report",), response=ApiKeyList)
 def list_api_keys():
     """Every issued Open311 key (prefix only)."""
     rows = db.session.execute(select(Open311ApiKey).order_by(Open311ApiKey.id)).scalars()
@@ -129,7 +144,7 @@ def list_api_keys():
 @bp.post("/open311-keys")
 @roles_required(Role.ADMIN)
 @doc("Issue an Open311 api_key for a civic-tech client; the key is returned once (admin)",
-     tags=("citizen_report",), body=ApiKeyIn, status=201)
+     tags=("citizen_report",), body=ApiKeyIn, status=201, response=NewApiKeyOut)
 def create_api_key():
     """A new key; store it, it is not shown again."""
     args = parse_json(ApiKeyIn())
@@ -139,7 +154,7 @@ def create_api_key():
 
 @bp.delete("/open311-keys/<int:key_id>")
 @roles_required(Role.ADMIN)
-@doc("Revoke an Open311 api_key (admin)", tags=("citizen_report",), errors=(404,))
+@doc("Revoke an Open311 api_key (admin)", tags=("citizen_report",), errors=(404,), response=ApiKeyOut)
 def revoke_api_key(key_id: int):
     """Deactivate a key."""
     row = db.session.get(Open311ApiKey, key_id)

@@ -12,6 +12,7 @@ from toolbox.construction_sites import services
 from toolbox.construction_sites.models import CHECKLIST, Inspection, Site
 from toolbox.construction_sites.schemas import (
     ChecklistLineOut,
+    ChecklistOut,
     InspectionIn,
     InspectionOut,
     InspectionPage,
@@ -41,7 +42,7 @@ def _site(site_id: int, *roles: str) -> Site:
 
 
 @bp.get("/checklist")
-@tk.doc("The inspection checklist (item codes and names)", tags=TAGS)
+@tk.doc("The inspection checklist (item codes and names)", tags=TAGS, response=ChecklistOut)
 def checklist():
     """What every inspection must answer, in order."""
     return jsonify({"items": [{"item": k, "name": v} for k, v in CHECKLIST.items()]})

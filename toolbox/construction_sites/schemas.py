@@ -127,3 +127,12 @@ class SiteContactsOut(Schema):
 
 SitePage = tk.page_of(SiteOut)
 InspectionPage = tk.page_of(InspectionOut)
+
+
+class ChecklistItemOut(Schema):
+    item = fields.String(metadata={"example": "dust"})
+    name = fields.String(metadata={"description": "中文名称"})
+
+
+class ChecklistOut(Schema):
+    items = fields.List(fields.Nested(ChecklistItemOut), metadata={"description": "in the order of the form"})

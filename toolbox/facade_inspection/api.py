@@ -22,6 +22,7 @@ from toolbox.facade_inspection.schemas import (
     InspectionPage,
     ProgressOut,
     ProgressQuery,
+    ReferenceOut,
 )
 
 bp = Blueprint("facade_inspection", __name__)
@@ -38,7 +39,7 @@ def _building(building_id: int, *roles: str) -> Building:
 
 
 @bp.get("/items")
-@tk.doc("The items every inspection grades, the grades and building structures", tags=TAGS)
+@tk.doc("The items every inspection grades, the grades and building structures", tags=TAGS, response=ReferenceOut)
 def reference():
     """Codes and Chinese names for the mini-app's forms."""
     return jsonify({"items": [{"item": k, "name": v} for k, v in ITEMS.items()],

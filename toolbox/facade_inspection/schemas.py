@@ -112,3 +112,27 @@ class ProgressOut(Schema):
 
 BuildingPage = tk.page_of(BuildingOut)
 InspectionPage = tk.page_of(InspectionOut)
+
+
+class _Named(Schema):
+    name = fields.String(metadata={"description": "中文名称"})
+
+
+class ItemRef(_Named):
+    item = fields.String(metadata={"example": "awnings"})
+
+
+class GradeRef(_Named):
+    grade = fields.String(metadata={"example": "low"})
+
+
+class StructureRef(_Named):
+    structure = fields.String(metadata={"example": "frame"})
+
+
+class ReferenceOut(Schema):
+    """What the mini-app's forms offer: the graded items, the grades and the building structures."""
+
+    items = fields.List(fields.Nested(ItemRef))
+    grades = fields.List(fields.Nested(GradeRef))
+    structures = fields.List(fields.Nested(StructureRef))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import flash
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.toolkit import (
     Action,
@@ -28,6 +28,7 @@ from app.toolkit import (
     open_work_items_for,
     page_rows,
     scope_clause,
+    text_matches,
     unit_choices,
     unit_in_scope,
 )
@@ -79,8 +80,7 @@ def buildings(user, args) -> ListPage:
     elif view == "uninspected":
         stmt = stmt.where(Building.risk_level.is_(None))
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(Building.name.ilike(like), Building.address.ilike(like)))
+        stmt = stmt.where(text_matches(q, Building.name, Building.address))
     rows, pages, total = page_rows(stmt.order_by(Building.org_path, Building.id), args["page"])
     rectifying = open_work_items_for(rows)
     actions = [Action("街镇进度", screens.url("progress"))]

@@ -178,7 +178,7 @@ def rosters_required(unit: OrgUnit, level: str, now: datetime):
     """Rosters in the unit's subtree on shift now that this level activates."""
     levels = [lvl for lvl in LEVELS if lvl != "none" and LEVEL_ORDER[lvl] <= LEVEL_ORDER[level]]
     return db.session.execute(select(Roster.id).where(
-        Roster.org_path.startswith(unit.path, autoescape=True), Roster.activate_from.in_(levels),
+        tk.starts_with(Roster.org_path, unit.path), Roster.activate_from.in_(levels),
         Roster.shift_start <= now, Roster.shift_end > now)).scalars().all()
 
 

@@ -4,7 +4,7 @@ waterlogging points and their depth reports."""
 from __future__ import annotations
 
 from flask import flash
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.toolkit import (
     STATES,
@@ -26,6 +26,7 @@ from app.toolkit import (
     open_work_item_for,
     page_rows,
     scope_clause,
+    text_matches,
     unit_choices,
     unit_in_scope,
 )
@@ -154,7 +155,7 @@ def points(user, args) -> ListPage:
     q = (args.get("q") or "").strip()[:100]
     stmt = select(WaterPoint).where(scope_clause(WaterPoint.org_path, user))
     if q:
-        stmt = stmt.where(or_(WaterPoint.name.ilike(f"%{q}%"), WaterPoint.address.ilike(f"%{q}%")))
+        stmt = stmt.where(text_matches(q, WaterPoint.name, WaterPoint.address))
     rows, pages, total = page_rows(stmt.order_by(WaterPoint.last_depth_cm.desc().nulls_last(), WaterPoint.id),
                                args["page"])
     return ListPage(

@@ -20,6 +20,7 @@ from app.models.workitem import WorkItem
 from app.registry import current_registry
 from app.services.crypto import EncryptedString
 from app.services.exports.sources import ExportColumn, ExportSource, QueryExportSource, register_export_source
+from app.services.like import starts_with
 from app.services.scope import admin_scope_clause, admin_scope_paths, business_memberships, scope_paths
 from app.services.workdays import TZ
 from app.services.workflow.states import SATISFACTION, STATES
@@ -70,7 +71,7 @@ class WorkItems(QueryExportSource):
             unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == filters["unit"])).scalar_one_or_none()
             if unit is None:
                 raise ApiError(422, "unknown_unit", "没有该单位", "No such unit", fields={"unit": ["unknown"]})
-            stmt = stmt.where(WorkItem.org_path.startswith(unit.path, autoescape=True))
+            stmt = stmt.where(starts_with(WorkItem.org_path, unit.path))
         first, last = _day_bounds(filters)
         if first:
             stmt = stmt.where(WorkItem.created_at >= first)
@@ -137,7 +138,7 @@ class AuditTrail(QueryExportSource):
         if last:
             stmt = stmt.where(AuditLog.at <= last)
         if filters.get("action"):
-            stmt = stmt.where(AuditLog.action.startswith(filters["action"], autoescape=True))
+            stmt = stmt.where(starts_with(AuditLog.action, filters["action"]))
         for column in ("actor", "target_type", "target_id", "outcome"):  # the console's filters (who, which record)
             if filters.get(column):
                 stmt = stmt.where(getattr(AuditLog, column) == str(filters[column]))

@@ -27,6 +27,7 @@ from app.services import audit
 from app.services.crypto import mask_mobile, mask_name
 from app.services.integrations.events import ORDER_SOURCE
 from app.services.integrations.systems import granted_unit_paths, resolve_category
+from app.services.like import starts_with
 from app.services.workflow.sources import create_work_item
 from app.services.workflow.views import public_view
 
@@ -101,7 +102,7 @@ def _locate(system: IntegrationSystem, data: dict, problems: dict) -> OrgUnit | 
 
 def _nearest_unit(system, lat: float, lng: float, problems: dict) -> OrgUnit | None:
     """The unit of the nearest place with coordinates within the system's grant (small areas: a flat distance)."""
-    clauses = [Place.org_path.startswith(p) for p in granted_unit_paths(system)]
+    clauses = [starts_with(Place.org_path, p) for p in granted_unit_paths(system)]
     if not clauses:
         problems["unit"] = ["该系统未获授权任何单位"]
         return None

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models.org import OrgUnit
 from app.models.search import SearchDoc
 from app.registry import current_registry
+from app.services.like import starts_with
 from app.services.scope import scope_clause, scope_paths
 from app.services.search.backends import current_backend
 from app.services.search.indexing import aware
@@ -51,7 +52,7 @@ def search(user, q: str, filters: SearchFilters | None = None, page: int = 1, pe
     match = backend.match(terms, [s for s in scopes if s])
     where = [match, scope_clause(SearchDoc.org_path, user, *SEARCH_ROLES)]
     if filters.org_path:
-        where.append(SearchDoc.org_path.startswith(filters.org_path, autoescape=True))
+        where.append(starts_with(SearchDoc.org_path, filters.org_path))
     if filters.since is not None:
         where.append(SearchDoc.updated_at >= filters.since)
     if filters.until is not None:
