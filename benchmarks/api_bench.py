@@ -9,8 +9,9 @@ a raw-SQL reference implementation of the same endpoints served and measured in 
 
 Per endpoint: req/s, p50/p95 (wrk's own latency percentiles), the ratio to bare Flask /ping and, for /me,
 /toolbox and /users, to benchmarks/reference_app.py (the same JSON for the same user, checked before the
-load). Also the citizen report accept (POST /h5/c/<code>, a 4 MB JPEG, a new idempotency key each request)
-against a bare multipart endpoint, and the RSS of each toolbox worker after 10,000 requests.
+load). Also the citizen report accept (POST /h5/c/<code>, a 4 MB JPEG, a new idempotency key each request,
+from a Python client: uploads are few enough) against a bare multipart endpoint (--only citizen for just that),
+and the RSS of each toolbox worker after 10,000 requests.
 --compare runs the toolbox twice, the lever off (its setting) and on, and prints after/before per endpoint;
 --app-root serves the toolbox from another checkout (e.g. a worktree of main before a change).
 Without wrk a Python client is used (it caps near 3,000 req/s on 2 cores: the bare ratio is then too kind).
@@ -58,17 +59,6 @@ done = function(summary, latency, requests)
   io.write(string.format("JSON {\\"requests\\": %d, \\"duration_us\\": %d, \\"p50_us\\": %d, \\"p95_us\\": %d, "
     .. "\\"errors\\": %d, \\"non2xx\\": %d}\\n", summary.requests, summary.duration, latency:percentile(50),
     latency:percentile(95), e.connect + e.read + e.write + e.timeout, e.status))
-end
-"""
-WRK_UPLOAD = """
-local f = io.open("{body}", "rb"); local body = f:read("*all"); f:close()
-local head, tail = body:match("^(.-)@@KEY@@(.*)$")
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "multipart/form-data; boundary={boundary}"
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format(nil, nil, nil, head .. string.format("k%d-%d-%08d", {seed}, math.random(1, 1e9), n) .. tail)
 end
 """
 
@@ -253,8 +243,6 @@ def measure(server: Server, path: str, headers: dict, args, script: str = "") ->
             server.get(path, headers)
     if shutil.which("wrk"):
         return wrk(server.port, path, headers, args, script)
-    if script:
-        return {"requests": 0, "rps": float("nan"), "p50": float("nan"), "p95": float("nan"), "bad": 0}
     return python_load(server.port, path, headers, args)
 
 
@@ -340,30 +328,66 @@ def run_backend(backend: str, url: str, args) -> None:
                   "after/before req/s " + ", ".join(
                       f"{n} {r['after']['rps'] / r['before']['rps']:.2f}x" for n, r in results.items()
                       if "before" in r and "after" in r), flush=True)
-        if not args.compare and not args.only:
-            citizen(env, fixture["place"], args, bare_server_env=env)
+        if not args.compare and (not args.only or "citizen" in args.only):
+            citizen(env, fixture["place"], args)
     finally:
         bare_server.stop()
 
 
-def citizen(env: dict, place: str, args, bare_server_env: dict) -> None:
+def post_load(port: int, path: str, body: bytes, boundary: str, args) -> dict:
+    """POSTs of body (a new idempotency key in each) from --connections threads for --duration seconds.
+
+    A Python client, not wrk: at tens of uploads a second the client is not the limit, and each request
+    needs its own key (wrk's Lua request() rebuilt 4 MB per request and stalled the toolbox's uploads).
+    """
+    head, _, tail = body.partition(b"@@KEY@@")
+    latencies: list[float] = []
+    bad = [0]
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + args.duration
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+    def client():
+        mine = []
+        while time.perf_counter() < stop_at:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            started = time.perf_counter()
+            conn.request("POST", path, body=head + secrets.token_hex(12).encode() + tail, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            mine.append(time.perf_counter() - started)
+            if response.status >= 400:
+                bad[0] += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(args.connections)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ordered = sorted(latencies)
+    return {"requests": len(ordered), "rps": len(ordered) / (time.perf_counter() - started),
+            "p50": statistics.median(ordered) * 1000, "p95": ordered[max(int(len(ordered) * 0.95) - 1, 0)] * 1000,
+            "bad": bad[0]}
+
+
+def citizen(env: dict, place: str, args) -> None:
     """A citizen's report with a 4 MB photo, accepted, against a bare multipart endpoint."""
-    if not shutil.which("wrk"):
-        print("citizen accept: needs wrk (a new idempotency key per request); skipped")
-        return
     photo = four_mb_jpeg()
     boundary = "----toolboxbench" + secrets.token_hex(8)
-    body_file = Path(env["INSTANCE_PATH"]) / "report.body"
-    body_file.write_bytes(multipart(photo, boundary))
-    script = WRK_UPLOAD.replace("{body}", str(body_file)).replace("{boundary}", boundary) \
-        .replace("{seed}", str(os.getpid()))
+    body = multipart(photo, boundary)
     quiet = argparse.Namespace(**{**vars(args), "connections": min(args.connections, 4)})
     rows = {}
     for name, spec, path in (("bare multipart POST", "benchmarks.bare_app:app", "/upload"),
                              ("citizen report accept", "wsgi:app", f"/h5/c/{place}")):
-        server = Server(spec, args.workers, bare_server_env)
+        server = Server(spec, args.workers, env)
         try:
-            rows[name] = wrk(server.port, path, {}, quiet, script)
+            warm = argparse.Namespace(**{**vars(quiet), "duration": 2})
+            post_load(server.port, path, body, boundary, warm)  # both workers past their first request
+            rows[name] = post_load(server.port, path, body, boundary, quiet)
         finally:
             server.stop()
         print(line(f"{name} ({len(photo) / 1024 / 1024:.1f} MB)", rows[name]), flush=True)

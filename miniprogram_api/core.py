@@ -17,6 +17,7 @@ from miniprogram_api.openapi import doc
 from miniprogram_api.schemas import MeOut, OrgUnitOut, OrgUnitPage, OrgUnitQuery, ToolList, UserOut
 
 _org_out = OrgUnitOut()
+_user_out = UserOut()  # built once: a marshmallow schema's construction copies every field
 
 
 @bp.get("/org-units")
@@ -52,7 +53,7 @@ def me():
     user = current_user()
     units = {m.org_unit.id: m.org_unit.to_summary() for m in user.memberships}
     return jsonify({
-        "user": UserOut().dump(user.to_public()),
+        "user": _user_out.dump(user.to_public()),
         "units": list(units.values()),
         "roles": sorted(user.roles),
         "toolbox": [t.to_dict() for t in tools_for(user)],

@@ -100,13 +100,16 @@ def _bound(value, *, end: bool) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
 
 
+_query_args = QueryArgs()  # built once per process (a schema copies its fields when built)
+
+
 @bp.get("/query")
 @doc("One-click query: every tool's records matching q, within my data scope", tags=("query",),
      query=QueryArgs, response=QueryPage, errors=(403, 404))
 @roles_required(*SEARCH_ROLES)
 def query():
     """Search sites, buildings, inspections, flood points, reports and work items in my scope."""
-    args = parse_args(QueryArgs())
+    args = parse_args(_query_args)
     user = current_user()
     filters = SearchFilters(tool=args.get("tool"), status=args.get("status"),
                             since=_bound(args.get("from_"), end=False), until=_bound(args.get("to"), end=True))

@@ -35,6 +35,7 @@ from miniprogram_api.work_item_schemas import (
 )
 
 _item_out, _detail_out = WorkItemOut(), WorkItemDetail()
+_work_item_query = WorkItemQuery()  # built once per process (a schema copies its fields when built)
 
 
 # --- views -----------------------------------------------------------------------------------
@@ -46,7 +47,7 @@ def list_work_items():
     """My inbox; everything is limited to my data scope. With ?indicator=: the items behind a figure."""
     if "indicator" in request.args:
         return _drill_down()
-    args = parse_args(WorkItemQuery())
+    args = parse_args(_work_item_query)
     user, now = current_user(), utcnow()
     # Assignees for the whole page in one statement (their memberships are not needed to show a name).
     stmt = select(WorkItem).options(selectinload(WorkItem.assignee).lazyload(User.memberships)) \
@@ -73,7 +74,7 @@ def list_work_items():
 
 def _drill_down():
     """Exactly the items counted in one indicator figure, under the indicators' scope and period rules."""
-    args = parse_args(WorkItemQuery())
+    args = parse_args(_work_item_query)
     stmt = drill_down_statement(current_user(), request.args)
     return jsonify(paginate(stmt, args["page"], args["per_page"], lambda i: _item_out.dump(dump_item(i))))
 
