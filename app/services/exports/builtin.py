@@ -62,6 +62,7 @@ class WorkItems(QueryExportSource):
     def statement(self, user, filters):
         from app.services.workflow import visible_to
 
+        self._tools = {t.manifest.code: t.manifest.name for t in current_registry()}
         stmt = select(WorkItem).where(visible_to(user))
         for key, column in (("state", WorkItem.state), ("tool", WorkItem.source_tool),
                             ("category", WorkItem.category)):
@@ -80,7 +81,7 @@ class WorkItems(QueryExportSource):
         return stmt
 
     def values(self, item: WorkItem) -> dict:
-        tools = {t.manifest.code: t.manifest.name for t in current_registry()}
+        tools = getattr(self, "_tools", {})
         return {
             "number": item.number, "title": item.title, "tool": tools.get(item.source_tool, item.source_tool),
             "category": item.category_name, "state": STATES.get(item.state, item.state),
