@@ -151,3 +151,15 @@ def test_the_signature_header_carries_one_v1_per_live_secret():
     assert header.startswith("t=") and header.count("v1=") == 2
     assert webhooks.verify("new-secret", header, body) and webhooks.verify("old-secret", header, body)
     assert not webhooks.verify("other", header, body) and not webhooks.verify("new-secret", header, body + b" ")
+
+
+def test_a_tools_record_events_are_heard_by_subscribers(app, client, auth, admin, register, receiver):
+    issued = register("watch", events=["flood_duty.point.*"])
+    hook = receiver(issued["webhook_secret"])
+    client.patch("/api/v1/admin/integrations/watch", json={"webhook_url": hook.url}, headers=admin)
+    point = client.post("/api/v1/tools/flood_duty/points", headers=auth.headers("ja01-operator"), json={
+        "org_unit": "JA01G01", "name": "延平路武定路口", "address": "静安区延平路武定路口",
+        "threshold_cm": 15}).get_json()
+    drain(app)
+    saved = [e for e in hook.log() if e["type"] == "flood_duty.point.saved"]
+    assert saved and saved[0]["data"]["id"] == str(point["id"]) and all(e["signature_ok"] for e in saved)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, or_, select, text, update
 
 from app.errors import ApiError
 from app.extensions import db
@@ -158,14 +158,33 @@ def _check(reading, devices: dict, now: datetime, latest_ok: datetime, oldest_ok
     return device, at, float(value)
 
 
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What a batch needs of a device, read once (plain values: no ORM object to reload after a commit)."""
+
+    id: int
+    device_id: str
+    metric: str
+    place_id: int
+    active: bool
+
+
+def _devices(system: IntegrationSystem, readings: list) -> dict[str, DeviceInfo]:
+    ids = {r.get("device_id") for r in readings if isinstance(r, dict) and isinstance(r.get("device_id"), str)}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(SensorDevice.id, SensorDevice.device_id, SensorDevice.metric,
+                                     SensorDevice.place_id, SensorDevice.active).where(
+        SensorDevice.system_id == system.id, SensorDevice.device_id.in_(ids)))
+    return {r.device_id: DeviceInfo(*r) for r in rows}
+
+
 def receive(system: IntegrationSystem, readings: list) -> dict:
     """Store the valid readings of a batch, reject the others one by one, then apply the rules. Commits."""
     if len(readings) > MAX_BATCH:
         raise ApiError(413, "batch_too_large", f"每批最多 {MAX_BATCH} 条读数", f"At most {MAX_BATCH} readings a batch")
     now = utcnow()
-    ids = {r.get("device_id") for r in readings if isinstance(r, dict) and isinstance(r.get("device_id"), str)}
-    devices = {d.device_id: d for d in db.session.execute(select(SensorDevice).where(
-        SensorDevice.system_id == system.id, SensorDevice.device_id.in_(ids))).scalars()} if ids else {}
+    devices = _devices(system, readings)
     latest_ok = now + timedelta(seconds=current_app.config["READING_MAX_FUTURE_SECONDS"])
     oldest_ok = now - timedelta(days=31 * current_app.config["READING_RETENTION_MONTHS"])
     rows, problems, by_device = [], [], defaultdict(list)
@@ -175,33 +194,51 @@ def receive(system: IntegrationSystem, readings: list) -> dict:
             problems.append({"index": index, "reason": checked})
             continue
         device, at, value = checked
-        rows.append({"device_pk": device.id, "at": at, "value": value})
+        rows.append((device.id, at, value))
         by_device[device.id].append((at, value))
     if rows:
         _insert(rows)
-        for device in devices.values():
-            if by_device.get(device.id):
-                at, value = max(by_device[device.id])
-                if device.last_at is None or at >= device.last_at:
-                    device.last_at, device.last_value = at, value
+        _note_last_values(by_device)
     db.session.commit()
     if by_device:
         apply_rules(system, {d.id: d for d in devices.values()}, by_device)
     return {"accepted": len(rows), "rejected": len(problems), "problems": problems[:100]}
 
 
-def _insert(rows: list[dict]) -> None:
-    """Insert, ignoring exact repeats of (device, time): a retried batch is accepted again, stored once."""
+def _insert(rows: list[tuple]) -> None:
+    """Insert, ignoring exact repeats of (device, time): a retried batch is accepted again, stored once.
+
+    On PostgreSQL: COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING (COPY itself
+    cannot skip conflicts), in the caller's transaction.
+    """
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-        stmt = pg_insert(SensorReading).on_conflict_do_nothing()
-    elif dialect == "sqlite":
+        raw = db.session.connection().connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS integration_reading_in (device_pk integer, "
+                        "at timestamptz, value double precision) ON COMMIT DELETE ROWS")
+            with cur.copy("COPY integration_reading_in (device_pk, at, value) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute("INSERT INTO integration_reading (device_pk, at, value) SELECT device_pk, at, value "
+                        "FROM integration_reading_in ON CONFLICT DO NOTHING")
+        return
+    if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
         stmt = sqlite_insert(SensorReading).on_conflict_do_nothing()
     else:
         stmt = insert(SensorReading)
-    db.session.execute(stmt, rows)
+    db.session.execute(stmt, [{"device_pk": d, "at": at, "value": v} for d, at, v in rows])
+
+
+def _note_last_values(by_device: dict) -> None:
+    """Each device's newest reading, in one statement for the batch (only where it is newer than the last)."""
+    table = SensorDevice.__table__
+    params = [{"pk": pk, "new_at": max(points)[0], "new_value": max(points)[1]} for pk, points in by_device.items()]
+    db.session.execute(
+        update(table).where(table.c.id == bindparam("pk"),
+                            or_(table.c.last_at.is_(None), table.c.last_at <= bindparam("new_at")))
+        .values(last_at=bindparam("new_at"), last_value=bindparam("new_value")), params)
 
 
 # --- rules over readings -----------------------------------------------------------------------------
@@ -217,7 +254,7 @@ def service_user(system: IntegrationSystem) -> User:
     return user
 
 
-def apply_rules(system: IntegrationSystem, devices: dict[int, SensorDevice], by_device: dict) -> None:
+def apply_rules(system: IntegrationSystem, devices: dict[int, DeviceInfo], by_device: dict) -> None:
     """Walk each device's new readings in time order through the rules on its metric; each device commits."""
     ruled = {pk: rules_for(devices[pk].metric) for pk in by_device}
     ruled = {pk: rules for pk, rules in ruled.items() if rules}
