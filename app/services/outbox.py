@@ -21,7 +21,7 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from sqlalchemy import event, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -177,8 +177,11 @@ def mark(job_id: str, status: str, error: str | None = None) -> None:
         values["finished_at"] = utcnow()
     if error is not None:
         values["last_error"] = error[:2000]
-    with db.engine.begin() as conn:
-        conn.execute(update(JobOutbox).where(JobOutbox.job_id == job_id).values(**values))
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(update(JobOutbox).where(JobOutbox.job_id == job_id).values(**values))
+    except SQLAlchemyError as exc:  # bookkeeping must not fail a job that did its work; the sweeper catches up
+        log.warning("could not mark job %s %s in the outbox: %s", job_id, status, exc)
 
 
 # --- the sweeper ---------------------------------------------------------------------------------
