@@ -81,6 +81,7 @@ def run(db_url: str, redis_url: str, n: int, server, port: int) -> None:
     from app import create_app
     from app.extensions import db
     from app.jobs import get_queue, sweep_outbox
+    from app.models.outbox import JobOutbox
     from app.services import audit
     from tests import jobs_for_tests
 
@@ -93,9 +94,14 @@ def run(db_url: str, redis_url: str, n: int, server, port: int) -> None:
         db.create_all()
         queue = get_queue("default")
 
+        def reset_outbox():
+            with db.engine.begin() as conn:
+                conn.execute(JobOutbox.__table__.delete())
+
         timed("bare RQ Queue.enqueue (no outbox)", n,
               lambda: [queue.enqueue(jobs_for_tests.write_marker, "x") for _ in range(n)])
         queue.empty()
+        reset_outbox()
 
         def in_transaction():
             audit.record("bench.write", detail={})
@@ -104,10 +110,12 @@ def run(db_url: str, redis_url: str, n: int, server, port: int) -> None:
             db.session.commit()
         timed(".delay in a writing transaction, one commit", n, in_transaction)
         queue.empty()
+        reset_outbox()
 
         timed(".delay outside a transaction (each committed + relayed)", n,
               lambda: [jobs_for_tests.write_marker.delay("x") for _ in range(n)])
         queue.empty()
+        reset_outbox()
 
         server.terminate()
         server.wait()
