@@ -15,7 +15,7 @@ from flask import Flask, current_app, jsonify, request
 from marshmallow import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DataError, DBAPIError, PendingRollbackError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
@@ -105,7 +105,7 @@ def is_outage(err: BaseException) -> bool:
         # A disconnect (the pool has invalidated that connection already) or OperationalError
         # (refused, terminated, shutting down); an IntegrityError or DataError is not an outage.
         return bool(err.connection_invalidated) or type(err).__name__ == "OperationalError"
-    return isinstance(err, PoolTimeoutError | PendingRollbackError | RedisConnectionError | RedisTimeoutError)
+    return isinstance(err, PoolTimeoutError | RedisConnectionError | RedisTimeoutError)
 
 
 def outage_response(err: BaseException):

@@ -21,7 +21,7 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from sqlalchemy import event, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -128,33 +128,42 @@ def asked_in_open_transaction() -> bool:
 def relay(ids: list[int] | None = None, *, older_than: timedelta | None = None) -> int:
     """Hand pending rows (these ids, or all older than `older_than`) to RQ; return how many went.
 
-    Rows are locked while they are handed over (SKIP LOCKED), so any number of sweepers can run.
-    A Redis failure leaves the rows pending for the next sweep: it is logged, never raised.
+    Rows are locked while they are handed over (SKIP LOCKED), so any number of sweepers can run;
+    each batch goes to Redis in one pipeline. A Redis failure leaves the batch pending for the next
+    sweep: it is logged, never raised.
     """
     conn_redis = get_redis()
     if conn_redis is None or (ids is not None and not ids):
         return 0
     query = select(JobOutbox).where(JobOutbox.status == OutboxStatus.PENDING).order_by(JobOutbox.id)
-    if ids is not None:
-        query = query.where(JobOutbox.id.in_(ids))
     if older_than is not None:
         query = query.where(JobOutbox.created_at < utcnow() - older_than)
     sent = 0
-    with Session(db.engine) as session, session.begin():
-        for row in session.execute(query.limit(SWEEP_BATCH).with_for_update(skip_locked=True)).scalars():
+    chunks = [ids[i:i + SWEEP_BATCH] for i in range(0, len(ids), SWEEP_BATCH)] if ids is not None else [None]
+    for chunk in chunks:
+        batch_query = query if chunk is None else query.where(JobOutbox.id.in_(chunk))
+        with Session(db.engine) as session, session.begin():
+            rows = session.execute(batch_query.limit(SWEEP_BATCH).with_for_update(skip_locked=True)).scalars().all()
+            if not rows:
+                continue
             try:
-                _to_rq(row, conn_redis)
+                with conn_redis.pipeline() as pipe:
+                    for row in rows:
+                        _to_rq(row, conn_redis, pipe)
+                    pipe.execute()
             except RedisError as exc:
-                log.warning("Redis refused job %s (%s); it stays in the outbox for the sweeper: %s",
-                            row.job_id, row.func, exc)
-                row.last_error = f"relay: {type(exc).__name__}: {exc}"[:2000]
-                break
-            row.status, row.sent_at, row.relays = OutboxStatus.QUEUED, utcnow(), row.relays + 1
-            sent += 1
+                log.warning("Redis refused %d job(s); they stay in the outbox for the sweeper: %s", len(rows), exc)
+                for row in rows:
+                    row.last_error = f"relay: {type(exc).__name__}: {exc}"[:2000]
+                return sent
+            now = utcnow()
+            session.execute(update(JobOutbox).where(JobOutbox.id.in_([r.id for r in rows])).values(
+                status=OutboxStatus.QUEUED, sent_at=now, relays=JobOutbox.relays + 1))
+            sent += len(rows)
     return sent
 
 
-def _to_rq(row: JobOutbox, conn_redis) -> Job:
+def _to_rq(row: JobOutbox, conn_redis, pipe) -> None:
     queue = Queue(row.queue, connection=conn_redis)
     intervals = list(row.retry_intervals or [])
     job = queue.create_job(
@@ -162,8 +171,9 @@ def _to_rq(row: JobOutbox, conn_redis) -> Job:
         retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
         failure_ttl=FAILED_JOB_TTL, result_ttl=RESULT_TTL, meta={"outbox_id": row.id})
     if row.not_before is not None and row.not_before > utcnow():
-        return queue.schedule_job(job, row.not_before)
-    return queue.enqueue_job(job)
+        queue.schedule_job(job, row.not_before, pipeline=pipe)
+    else:
+        queue.enqueue_job(job, pipeline=pipe)
 
 
 # --- what a worker reports -------------------------------------------------------------------------
@@ -177,8 +187,11 @@ def mark(job_id: str, status: str, error: str | None = None) -> None:
         values["finished_at"] = utcnow()
     if error is not None:
         values["last_error"] = error[:2000]
-    with db.engine.begin() as conn:
-        conn.execute(update(JobOutbox).where(JobOutbox.job_id == job_id).values(**values))
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(update(JobOutbox).where(JobOutbox.job_id == job_id).values(**values))
+    except SQLAlchemyError as exc:  # bookkeeping must not fail a job that did its work; the sweeper catches up
+        log.warning("could not mark job %s %s in the outbox: %s", job_id, status, exc)
 
 
 # --- the sweeper ---------------------------------------------------------------------------------
