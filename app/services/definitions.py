@@ -467,14 +467,23 @@ def refresh_registry(registry) -> int:
     in_force = (select(ToolDefinitionVersion.code, ToolDefinitionVersion.version)
                 .join(ToolDefinition, (ToolDefinition.code == ToolDefinitionVersion.code)
                       & (ToolDefinition.published_version == ToolDefinitionVersion.version)))
-    try:
+    from app.services import local_cache
+
+    def load_in_force() -> dict:
         with db.engine.connect() as conn:
-            wanted = dict(conn.execute(in_force).all())
-            stale = [code for code, version in wanted.items()
-                     if registry.get(code) is None or registry.get(code).manifest.version != str(version)]
-            bodies = dict(conn.execute(select(ToolDefinitionVersion.code, ToolDefinitionVersion.body).where(
-                tuple_(ToolDefinitionVersion.code, ToolDefinitionVersion.version).in_(
-                    [(c, wanted[c]) for c in stale]))).all()) if stale else {}
+            return dict(conn.execute(in_force).all())
+
+    try:
+        # Cached per process behind the version a publish bumps (Redis), so a request reads nothing.
+        wanted = local_cache.cache("tool_definitions").get_or_load("in_force", load_in_force)
+        stale = [code for code, version in wanted.items()
+                 if registry.get(code) is None or registry.get(code).manifest.version != str(version)]
+        bodies = {}
+        if stale:
+            with db.engine.connect() as conn:
+                bodies = dict(conn.execute(select(ToolDefinitionVersion.code, ToolDefinitionVersion.body).where(
+                    tuple_(ToolDefinitionVersion.code, ToolDefinitionVersion.version).in_(
+                        [(c, wanted[c]) for c in stale]))).all())
     except SQLAlchemyError:
         log.debug("tool definitions not readable yet", exc_info=True)
         return 0

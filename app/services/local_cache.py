@@ -36,6 +36,7 @@ _MARK = "local_cache_bumps"
 WATCHED_TABLES: dict[str, frozenset[str]] = {
     "principal": frozenset({"api_token", "app_user", "membership", "org_unit"}),
     "tool_settings": frozenset({"tool_setting", "org_unit"}),
+    "tool_definitions": frozenset({"tool_definition_version"}),  # which versions are in force (issue 15)
 }
 
 

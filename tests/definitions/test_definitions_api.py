@@ -103,18 +103,31 @@ def test_every_engine_route_is_behind_the_tool_access_rule_and_the_per_unit_swit
 
 
 def test_another_host_sees_a_published_definition_and_its_new_version(app, make_app, district, auth, bikes):
-    """Two app processes on one database: what one publishes, the other's registry picks up from the rows."""
+    """Two app processes on one database: what one publishes, the other's registry picks up from the rows
+    (within a second: the version a publish bumps in Redis is read at most every 0.5 s)."""
+    import time
+
+    def toolbox_of(client, headers):
+        for _ in range(40):
+            tools = {t["code"]: t for t in client.get("/api/v1/toolbox", headers=headers).get_json()["items"]}
+            if "bike_patrol" in tools and tools["bike_patrol"]["name"] == expected[0]:
+                return tools
+            time.sleep(0.1)
+        return tools
+
     admin = auth.headers("ja-admin")
     other = make_app(DEFINITIONS_REFRESH_SECONDS=0).test_client()
     worker = auth.headers("ja01g01-worker")
     assert "bike_patrol" not in {t["code"] for t in other.get("/api/v1/toolbox", headers=worker).get_json()["items"]}
     client = app.test_client()
     client.post("/api/v1/admin/tool-definitions", headers=admin, json=bikes)
+    expected = ["共享单车停放巡查"]
     publish(client, admin, "bike_patrol")
-    tools = {t["code"]: t for t in other.get("/api/v1/toolbox", headers=worker).get_json()["items"]}
+    tools = toolbox_of(other, worker)
     assert tools["bike_patrol"]["version"] == "1" and tools["bike_patrol"]["source"] == "definition"
     assert other.get("/api/v1/tools/bike_patrol/schema", headers=worker).get_json()["version"] == 1
     client.put("/api/v1/admin/tool-definitions/bike_patrol", headers=admin, json={**bikes, "name": "单车巡查"})
+    expected[0] = "单车巡查"
     publish(client, admin, "bike_patrol")
-    tools = {t["code"]: t for t in other.get("/api/v1/toolbox", headers=worker).get_json()["items"]}
+    tools = toolbox_of(other, worker)
     assert (tools["bike_patrol"]["version"], tools["bike_patrol"]["name"]) == ("2", "单车巡查")
