@@ -38,6 +38,9 @@ DUTIES = {
     "api_v1.list_users": {"ja-secadmin"},
     "api_v1.read_audit_log": {"ja-auditor"},
     "console.home": EVERYONE,
+    # Assessment: the indicator dictionary is reference data; the lists an admin may export are their duty's
+    # (the security admin's staff, the audit admin's audit log).
+    "api_v1.stats_definitions": EVERYONE, "api_v1.list_export_sources": {"ja-secadmin", "ja-auditor"},
 }
 # The admin console: each page is the duty of the one role it declares (app.console.page).
 _CONSOLE_ADMIN = {"admin": "ja-admin", "security_admin": "ja-secadmin", "audit_admin": "ja-auditor"}
@@ -127,7 +130,10 @@ def seed_business_data(app, client, auth, district) -> dict:
     ids["ident"] = ids["site_id"]
     ids["attachment_id"] = inspection["photo_ids"][0]
     ids["batch_id"] = _poster_batch(app)
+    ids["export_id"] = _ok(client.post("/api/v1/exports", json={"source": "work_items"}, headers=operator),
+                           202)["id"]  # the operator's export: someone else's is 404 to everybody
     run_jobs(app, "media")
+    run_jobs(app, "default")
     return ids
 
 
