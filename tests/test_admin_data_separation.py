@@ -41,6 +41,9 @@ DUTIES = {
     "api_v1.list_definitions": {"ja-admin"}, "api_v1.get_definition": {"ja-admin"},
     "api_v1.export_definition": {"ja-admin"},
     "console.home": EVERYONE,
+    # Assessment: the indicator dictionary is reference data; the lists an admin may export are their duty's
+    # (the security admin's staff, the audit admin's audit log).
+    "api_v1.stats_definitions": EVERYONE, "api_v1.list_export_sources": {"ja-secadmin", "ja-auditor"},
 }
 # The admin console: each page is the duty of the one role it declares (app.console.page).
 _CONSOLE_ADMIN = {"admin": "ja-admin", "security_admin": "ja-secadmin", "audit_admin": "ja-auditor"}
@@ -131,7 +134,10 @@ def seed_business_data(app, client, auth, district) -> dict:
     ids["attachment_id"] = inspection["photo_ids"][0]
     ids["batch_id"] = _poster_batch(app)
     ids["tool_code"], ids["record_id"] = _defined_tool_record(client, auth, worker)
+    ids["export_id"] = _ok(client.post("/api/v1/exports", json={"source": "work_items"}, headers=operator),
+                           202)["id"]  # the operator's export: someone else's is 404 to everybody
     run_jobs(app, "media")
+    run_jobs(app, "default")
     return ids
 
 
