@@ -26,6 +26,7 @@ from app.services import definitions
 from app.services import fields as F
 from app.services.definitions_io import dump_definition, import_definition, load_definition
 from app.terms import TIME_LIMIT_KINDS
+from app.web.defined_screens import page_form
 
 ADMIN = Role.ADMIN
 BUSINESS_ROLES = ("worker", "operator", "manager")
@@ -263,33 +264,8 @@ def designer_preview(code: str):
     return response
 
 
-# The workbench's own mapping of a definition to its mobile form is app.web.defined_screens.page_form (issue 15's
-# workbench screens). Until that module is on main, the same mapping is made here; delete _fallback_form then.
-_PAGE_TYPES = {"long_text": "textarea", "integer": "int", "boolean": "bool", "multi_choice": "multi",
-               "group": "textarea",
-               **{t: t for t in ("text", "decimal", "choice", "date", "datetime", "photos", "location", "phone")}}
-
-
-def _fallback_form(body):
-    from app.web.screens import Field, Form, Section
-
-    specs = {f["name"]: f for f in body["fields"]}
-
-    def field(spec):
-        return Field(spec["name"], spec["label"], _PAGE_TYPES.get(spec["type"], "text"),
-                     required=bool(spec.get("required")), help=spec.get("help") or "",
-                     options=tuple((str(v), F.option_label(spec, v)) for v in F.option_values(spec)))
-    sections = [Section(s.get("title") or "", tuple(field(specs[n]) for n in s.get("fields") or ()
-                                                    if n in specs and specs[n]["type"] != "serial"))
-                for s in body["sections"]]
-    return Form(body["name"], tuple(s for s in sections if s.fields), submit_label="提交")
-
-
 def _page_form(body):
-    try:
-        from app.web.defined_screens import page_form
-    except ImportError:
-        return _fallback_form(body)
+    """The mobile form exactly as the workbench renders it (one mapping, app.web.defined_screens)."""
     return page_form(body)
 
 
