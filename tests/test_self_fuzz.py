@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 #: Who calls what: the three admins have no business data, the business roles no admin API (三员分立).
 ADMIN_PATHS = ("/api/v1/admin/", "/api/v1/tools/citizen_report/open311-keys")
