@@ -163,3 +163,35 @@ def test_a_field_left_empty_past_its_deadline_raises_an_item_in_the_sweep(app, c
         assert sweep_deadline_rules() == 0                            # once per rule
     got = client.get(f"/api/v1/tools/fix_follow/records/{rid}", headers=worker).get_json()
     assert got["work_items"][0]["explanation"] == "整改完成日期创建3天后仍未填写"
+
+
+def test_a_defined_tools_records_export_with_its_labels_and_masked_personal_data(app, client, rental, auth):
+    """一键导出 covers tools defined without code: headers are the field labels, choices and 是/否 read as a
+    person reads them, phone and ID numbers masked; someone outside the scope exports no rows of it."""
+    from openpyxl import load_workbook
+
+    from tests.citizen_support import run_jobs
+
+    assert post(client, rental, GOOD).status_code == 201
+    operator = auth.headers("ja01-operator")
+    sources = client.get("/api/v1/exports/sources", headers=operator).get_json()
+    assert "rental_check" in {s["code"] for s in sources["items"]}
+    created = client.post("/api/v1/exports", json={"source": "rental_check"}, headers=operator)
+    assert created.status_code == 202, created.get_json()
+    run_jobs(app, "default")
+    body = client.get(f"/api/v1/exports/{created.get_json()['id']}", headers=operator).get_json()
+    assert body["status"] == "finished", body
+    response = client.get(body["file_url"], headers=operator)
+    rows = [list(r) for r in load_workbook(io.BytesIO(response.data)).worksheets[0].iter_rows(values_only=True)]
+    response.close()
+    header, row = rows[0], rows[1]
+    assert len(rows) == 2
+    assert {"所属单位", "房屋地址", "房东电话", "房东身份证号", "标签", "房间"} <= set(header)
+    assert row[header.index("房屋地址")] == "南京西路100号"
+    assert row[header.index("房东电话")] == "138****5678"
+    assert "199001" not in str(row[header.index("房东身份证号")])
+    assert row[header.index("标签")] == "群租"
+    other = auth.headers("ja02-operator")
+    created = client.post("/api/v1/exports", json={"source": "rental_check"}, headers=other)
+    run_jobs(app, "default")
+    assert client.get(f"/api/v1/exports/{created.get_json()['id']}", headers=other).get_json()["done"] == 0

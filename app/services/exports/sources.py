@@ -104,10 +104,11 @@ def unregister_export_source(code: str) -> None:
 
 
 def export_sources() -> dict[str, ExportSource]:
-    """Every registered source, the built-in tools' tables included (found on first use)."""
+    """Every registered source, the built-in tools' tables and the defined tools' records included."""
     from app.services.exports.builtin import tool_tables
+    from app.services.exports.defined import defined_tables
 
-    return {**tool_tables(), **_SOURCES}
+    return {**tool_tables(), **defined_tables(), **_SOURCES}
 
 
 def export_source(code: str) -> ExportSource | None:
