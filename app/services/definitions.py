@@ -59,9 +59,14 @@ def normalise(body: Mapping) -> dict:
         "place_kinds": body.get("place_kinds") or [],
     }
     for spec in raw_fields:
-        if isinstance(spec, Mapping) and spec.get("type") in F.PERSONAL:
+        if isinstance(spec, Mapping) and isinstance(spec.get("type"), str) and spec["type"] in F.PERSONAL:
             spec["filterable"] = spec["searchable"] = False  # personal data is never a filter or a search term
     return out
+
+
+def _known(name, specs: Mapping) -> bool:
+    """A field name that the definition declares (a client may send anything in its place, even a list)."""
+    return isinstance(name, str) and name in specs
 
 
 _LISTS = ("roles", "fields", "sections", "list_columns", "categories", "rules", "place_kinds")
@@ -86,14 +91,15 @@ def problems_of(body: Mapping) -> list[str]:
     if problems:
         return problems
     specs = {f["name"]: f for f in body["fields"]}
-    problems += [f"列表列 list_columns 中的字段 {n} 不存在" for n in body["list_columns"] if n not in specs]
+    problems += [f"列表列 list_columns 中的字段 {n} 不存在" for n in body["list_columns"] if not _known(n, specs)]
     for section in body["sections"]:
         if not isinstance(section, Mapping) or not isinstance(section.get("fields") or [], list):
             problems.append("分区 sections 须为 {title, fields} 对象")
             continue
         problems += [f"分区 {section.get('title')} 中的字段 {n} 不存在" for n in section.get("fields") or []
-                     if n not in specs]
+                     if not _known(n, specs)]
     sort_field = body["sort"].get("field")
+    sort_field = sort_field if isinstance(sort_field, str) else repr(sort_field)
     if sort_field not in ("created_at", "updated_at", "id") and not specs.get(sort_field, {}).get("filterable"):
         problems.append(f"排序字段 {sort_field} 须为可筛选字段或 created_at")
     if sum(1 for f in body["fields"] if f["type"] == "place") > 1:

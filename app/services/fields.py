@@ -55,7 +55,7 @@ def check_spec(spec, where: str = "") -> list[str]:
         problems.append(f"{where}字段名 {name!r} 须为小写字母开头的字母、数字或下划线")
     if not spec.get("label"):
         problems.append(f"{at}：须有显示名称 label")
-    if kind not in TYPES:
+    if not isinstance(kind, str) or kind not in TYPES:
         return problems + [f"{at}：类型 {kind!r} 不支持（可选：{'、'.join(TYPES)}）"]
     if kind in ("choice", "multi_choice"):
         values = option_values(spec)

@@ -65,6 +65,10 @@ def test_definitions_are_checked_and_admin_only(client, district, auth, bikes):
     r = client.post("/api/v1/admin/tool-definitions", headers=admin, json=bad)
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "definition_invalid"
     assert any("colour" in p for p in r.get_json()["error"]["problems"])
+    for odd in (["text"], {"a": 1}, 7, None):  # a type that is not a name is a problem to report, not a 500
+        shaped = {**bikes, "fields": [{"name": "x", "label": "X", "type": odd}]}
+        r = client.post("/api/v1/admin/tool-definitions", headers=admin, json=shaped)
+        assert r.status_code == 422 and r.get_json()["error"]["code"] == "definition_invalid", (odd, r.get_json())
     bad["fields"] = bikes["fields"]
     problems = client.post("/api/v1/admin/tool-definitions", headers=admin, json=bad).get_json()["error"]["problems"]
     assert problems == ["规则 r：字段 nope 不存在"]
