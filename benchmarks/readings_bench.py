@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.api_bench import free_port, serve  # noqa: E402
+from benchmarks.api_bench import Server  # noqa: E402
 
 DEVICES = 200
 
@@ -274,16 +274,15 @@ def main() -> None:
     keys = prepare(env)
     print(f"database: {args.database_url.split('@')[-1]}; gunicorn workers: {args.workers}; "
           f"client threads: {args.concurrency}; cores: {os.cpu_count()}")
-    port = free_port()
-    proc = serve("wsgi:app", port, args.workers, env)
+    server = Server("wsgi:app", args.workers, env)
+    port = server.port
     try:
         api = bench_readings(port, keys["iot"], args.batches, min(args.concurrency, args.workers * 2))
         bare = bench_copy(args.database_url, args.batches)
         print(f"ratio HTTP/COPY                          {api / bare:10.2f}")
         bench_orders(port, keys["hotline"], keys["place"], args.orders, args.concurrency)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.stop()
     redis.Redis.from_url(args.redis_url).flushdb()  # the work orders' notification jobs: not measured here
     bench_deliveries(env, keys["iot_id"], args.deliveries, args.workers, simple=not args.forking_workers)
 
